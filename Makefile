@@ -1,0 +1,43 @@
+# ResNet, hands-on. `make book` and `make test` each set up .venv first if needed.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-requirements
+NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
+
+.PHONY: help venv book test unit notebooks lab clean check-clean
+
+help:
+	@echo "make book   build the executed book into _build/html (sets up .venv first)"
+	@echo "make test   unit tests + every notebook executed with nbmake"
+	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make clean  remove _build and caches (keeps .venv)"
+
+# The environment: created when missing, reinstalled when requirements change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	@# Strip outputs from notebooks on `git add` (the tests check it as well).
+	@if git rev-parse --git-dir >/dev/null 2>&1; then $(BIN)/nbstripout --install --attributes .gitattributes || true; fi
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "The book is in _build/html/index.html"
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 -q $(NOTEBOOKS)
+
+test: unit notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf _build .pytest_cache .jupyter_cache
+	find . -name __pycache__ -not -path "./$(VENV)/*" -exec rm -rf {} +

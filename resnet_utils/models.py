@@ -1,0 +1,362 @@
+"""Residual networks: blocks, the ImageNet ResNets and the CIFAR family.
+
+Chapters 2 and 3 teach from this file; chapter 7 loads pretrained weights into
+it. It follows ``torchvision/models/resnet.py`` in order and in names
+(``conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc``; ``downsample``
+for the projection shortcut), so that torchvision's state dicts load key for
+key with ``strict=True`` and give the same outputs.
+
+References
+    He, Zhang, Ren, Sun (2016). Deep Residual Learning for Image Recognition.
+    CVPR. arXiv:1512.03385. Section 3.3 (ImageNet models, Table 1) and
+    Section 4.2 (the CIFAR-10 family, depth 6n+2, Table 6).
+    Goyal et al. (2017). Accurate, Large Minibatch SGD. arXiv:1706.02677
+    (zero-initialising the last batch norm of each residual branch).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ._checks import check_bool, check_choice, check_int
+
+__all__ = [
+    "conv3x3",
+    "conv1x1",
+    "BasicBlock",
+    "Bottleneck",
+    "ResidualBlock",
+    "PadShortcut",
+    "ResNet",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "CifarResNet",
+    "cifar_resnet",
+    "count_parameters",
+    "build_model",
+]
+
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding 1; no bias because batch norm follows."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution: mixes channels, used by bottlenecks and projection shortcuts."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 conv + BN layers and a shortcut: ``relu(F(x) + shortcut(x))``.
+
+    Same attributes as torchvision's ``BasicBlock``. ``downsample`` is the
+    shortcut used when the shape changes (``None`` means the identity).
+    With ``residual=False`` the block is the "plain" block of He et al.'s
+    Fig. 3 (middle): the same layers and no shortcut at all.
+    """
+
+    expansion: int = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None, residual: bool = True) -> None:
+        super().__init__()
+        check_int("inplanes", inplanes, min_value=1)
+        check_int("planes", planes, min_value=1)
+        check_int("stride", stride, min_value=1)
+        self.residual = check_bool("residual", residual)
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample if residual else None
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, planes, H/stride, W/stride)
+        out = self.bn2(self.conv2(out))
+        if self.residual:
+            identity = x if self.downsample is None else self.downsample(x)
+            out = out + identity  # y = F(x) + x: the residual connection
+        return self.relu(out)
+
+
+class Bottleneck(nn.Module):
+    """1x1 (reduce) -> 3x3 -> 1x1 (expand by 4) with a shortcut, as in torchvision.
+
+    The stride sits on the 3x3 convolution ("ResNet v1.5"), as in torchvision,
+    whose ImageNet weights we load.
+    """
+
+    expansion: int = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None, residual: bool = True) -> None:
+        super().__init__()
+        check_int("inplanes", inplanes, min_value=1)
+        check_int("planes", planes, min_value=1)
+        check_int("stride", stride, min_value=1)
+        self.residual = check_bool("residual", residual)
+        width = planes
+        self.conv1 = conv1x1(inplanes, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample if residual else None
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, width, H, W)
+        out = self.relu(self.bn2(self.conv2(out)))  # (N, width, H/stride, W/stride)
+        out = self.bn3(self.conv3(out))  # (N, 4*planes, H/stride, W/stride)
+        if self.residual:
+            identity = x if self.downsample is None else self.downsample(x)
+            out = out + identity
+        return self.relu(out)
+
+
+def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+    """He et al.'s option B shortcut: 1x1 conv with stride, then batch norm."""
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+
+
+class ResidualBlock(BasicBlock):
+    """The source article's block: ``ResidualBlock(in_channels, out_channels, stride=1)``.
+
+    A :class:`BasicBlock` that builds its own shortcut: the identity when the
+    shape is unchanged, a 1x1 conv + BN projection (option B) when ``stride``
+    or the number of channels changes. ReLU comes after the addition.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
+        check_int("in_channels", in_channels, min_value=1)
+        check_int("out_channels", out_channels, min_value=1)
+        check_int("stride", stride, min_value=1)
+        downsample = None
+        if stride != 1 or in_channels != out_channels:
+            downsample = _projection(in_channels, out_channels, stride)
+        super().__init__(in_channels, out_channels, stride, downsample)
+
+
+class PadShortcut(nn.Module):
+    """He et al.'s option A shortcut: subsample by ``stride``, zero-pad new channels.
+
+    It has no parameters, which is why the CIFAR models of Table 6 have the
+    parameter counts they have.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, min_value=1)
+        self.out_channels = check_int("out_channels", out_channels, min_value=in_channels)
+        self.stride = check_int("stride", stride, min_value=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]  # (N, C_in, H/s, W/s)
+        extra = self.out_channels - self.in_channels
+        # Pad the channel dimension: F.pad's last pair of numbers is dim 1 here.
+        return nn.functional.pad(x, (0, 0, 0, 0, extra // 2, extra - extra // 2))
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+
+class ResNet(nn.Module):
+    """The ImageNet ResNet of He et al., Table 1, in torchvision's layout.
+
+    Args:
+        block: :class:`BasicBlock` (ResNet-18/34) or :class:`Bottleneck` (50+).
+        layers: number of blocks in each of the four stages.
+        num_classes: outputs of the final linear layer ``fc``.
+        in_channels: image channels (3 for RGB).
+        zero_init_residual: start each residual branch's last BN at zero, so
+            every block begins as the identity (Goyal et al., arXiv:1706.02677).
+        residual: ``False`` removes every shortcut (the plain network).
+    """
+
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
+                 num_classes: int = 1000, in_channels: int = 3,
+                 zero_init_residual: bool = False, residual: bool = True) -> None:
+        super().__init__()
+        if block not in (BasicBlock, Bottleneck):
+            raise TypeError(f"block must be BasicBlock or Bottleneck, got {block!r}")
+        if len(layers) != 4:
+            raise ValueError(f"layers must list 4 stage depths, got {layers!r}")
+        for i, n in enumerate(layers):
+            check_int(f"layers[{i}]", n, min_value=1)
+        check_int("num_classes", num_classes, min_value=1)
+        check_int("in_channels", in_channels, min_value=1)
+        check_bool("zero_init_residual", zero_init_residual)
+        self.residual = check_bool("residual", residual)
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, 64, layers[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
+        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
+        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        _init_weights(self, zero_init_residual)
+
+    def _make_layer(self, block: type[BasicBlock] | type[Bottleneck], planes: int,
+                    blocks: int, stride: int = 1) -> nn.Sequential:
+        downsample = None
+        if self.residual and (stride != 1 or self.inplanes != planes * block.expansion):
+            downsample = _projection(self.inplanes, planes * block.expansion, stride)
+        layers = [block(self.inplanes, planes, stride, downsample, residual=self.residual)]
+        self.inplanes = planes * block.expansion
+        layers += [block(self.inplanes, planes, residual=self.residual) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.layer1(x)  # (N, 64e, H/4, W/4), e = block.expansion
+        x = self.layer2(x)  # (N, 128e, H/8, W/8)
+        x = self.layer3(x)  # (N, 256e, H/16, W/16)
+        x = self.layer4(x)  # (N, 512e, H/32, W/32)
+        x = torch.flatten(self.avgpool(x), 1)  # (N, 512e)
+        return self.fc(x)  # (N, num_classes)
+
+
+def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
+    """torchvision's initialisation: He (fan_out) for convs, BN to (1, 0)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+    if zero_init_residual:
+        for m in model.modules():
+            # A plain block has no shortcut: zeroing its branch would cut the network.
+            if isinstance(m, Bottleneck) and m.residual:
+                nn.init.constant_(m.bn3.weight, 0)
+            elif isinstance(m, BasicBlock) and m.residual:
+                nn.init.constant_(m.bn2.weight, 0)
+
+
+def resnet18(num_classes: int = 1000, **kwargs) -> ResNet:
+    """ResNet-18: basic blocks [2, 2, 2, 2]; 11,689,512 parameters at 1000 classes."""
+    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, **kwargs)
+
+
+def resnet34(num_classes: int = 1000, **kwargs) -> ResNet:
+    """ResNet-34: basic blocks [3, 4, 6, 3]; 21,797,672 parameters at 1000 classes."""
+    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes=num_classes, **kwargs)
+
+
+def resnet50(num_classes: int = 1000, **kwargs) -> ResNet:
+    """ResNet-50: bottleneck blocks [3, 4, 6, 3]; 25,557,032 parameters at 1000 classes."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, **kwargs)
+
+
+class CifarResNet(nn.Module):
+    """He et al.'s CIFAR-10 network (Section 4.2): depth 6n+2, three stages.
+
+    A 3x3 conv with ``width`` filters, then three stages of ``n`` basic blocks
+    with ``width``, ``2*width`` and ``4*width`` filters (16/32/64 in the
+    paper), the last two starting with stride 2, then global average pooling
+    and a linear layer. Build it with :func:`cifar_resnet`.
+    """
+
+    def __init__(self, depth: int = 20, num_classes: int = 10, in_channels: int = 3,
+                 residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
+                 zero_init_residual: bool = False) -> None:
+        super().__init__()
+        depth = check_int("depth", depth, min_value=8)
+        if (depth - 2) % 6 != 0:
+            raise ValueError(
+                f"depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}"
+            )
+        check_int("num_classes", num_classes, min_value=1)
+        check_int("in_channels", in_channels, min_value=1)
+        check_int("width", width, min_value=1)
+        self.shortcut = check_choice("shortcut", shortcut, ["A", "B"])
+        check_bool("zero_init_residual", zero_init_residual)
+        self.residual = check_bool("residual", residual)
+        self.depth = depth
+        n = (depth - 2) // 6
+        self.inplanes = width
+        self.conv1 = conv3x3(in_channels, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.relu = nn.ReLU(inplace=True)
+        self.layer1 = self._make_layer(width, n, stride=1)
+        self.layer2 = self._make_layer(2 * width, n, stride=2)
+        self.layer3 = self._make_layer(4 * width, n, stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(4 * width, num_classes)
+        _init_weights(self, zero_init_residual)
+
+    def _make_layer(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
+        downsample: nn.Module | None = None
+        if self.residual and (stride != 1 or self.inplanes != planes):
+            if self.shortcut == "A":
+                downsample = PadShortcut(self.inplanes, planes, stride)
+            else:
+                downsample = _projection(self.inplanes, planes, stride)
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample, residual=self.residual)]
+        self.inplanes = planes
+        layers += [BasicBlock(planes, planes, residual=self.residual) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))  # (N, w, H, W)
+        x = self.layer1(x)  # (N, w, H, W)
+        x = self.layer2(x)  # (N, 2w, H/2, W/2)
+        x = self.layer3(x)  # (N, 4w, H/4, W/4)
+        x = torch.flatten(self.avgpool(x), 1)  # (N, 4w)
+        return self.fc(x)  # (N, num_classes)
+
+
+def cifar_resnet(depth: int = 20, num_classes: int = 10, in_channels: int = 3,
+                 residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
+                 zero_init_residual: bool = False) -> CifarResNet:
+    """Build ResNet-``depth`` of the CIFAR family (20, 32, 44, 56, 110, ...).
+
+    ``residual=False`` gives the plain network of the same depth (no shortcut
+    anywhere). ``shortcut="A"`` (the paper's choice for CIFAR) pads with zeros
+    and adds no parameters, matching Table 6: 0.27M parameters for ResNet-20;
+    ``"B"`` uses 1x1 projections. ``width`` scales all three stages.
+    """
+    return CifarResNet(depth, num_classes, in_channels, residual, width, shortcut,
+                       zero_init_residual)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (elements) in ``model``; optionally only trainable ones."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def build_model(arch: str, num_classes: int = 10, in_channels: int = 3, width: int = 16) -> nn.Module:
+    """A model from its name, as the CLIs spell it.
+
+    ``"resnet20"`` (any 6n+2 depth) is the CIFAR family, ``"plain20"`` its
+    plain twin, ``"resnet18"``/``"resnet34"``/``"resnet50"`` the ImageNet
+    models. ``width`` applies to the CIFAR family only.
+    """
+    if not isinstance(arch, str):
+        raise TypeError(f"arch must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}")
+    imagenet = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50}
+    if arch in imagenet:
+        return imagenet[arch](num_classes=num_classes, in_channels=in_channels)
+    for prefix, residual in (("resnet", True), ("plain", False)):
+        digits = arch[len(prefix):]
+        if arch.startswith(prefix) and digits.isdigit() and (int(digits) - 2) % 6 == 0 and int(digits) >= 8:
+            return cifar_resnet(int(digits), num_classes, in_channels, residual=residual, width=width)
+    raise ValueError(
+        f"arch must be 'resnet18', 'resnet34', 'resnet50', or 'resnetD'/'plainD' with depth "
+        f"D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
+    )

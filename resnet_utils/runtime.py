@@ -1,0 +1,102 @@
+"""Where code runs and how it is made repeatable: device choice and seeding.
+
+Used by every chapter (the ``parameters`` cell's ``device`` and ``seed``) and by
+:mod:`resnet_utils.train`. ``resolve_device("auto")`` plays the role of d2l's
+``try_gpu()``: the same notebook runs on a laptop CPU or a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+
+from ._checks import check_int
+
+__all__ = ["resolve_device", "seed_everything", "seed_worker", "versions"]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``"mps"`` into a device.
+
+    ``"auto"`` picks CUDA when available, then Apple's MPS, else the CPU.
+    Asking for a device that is not available is a ``ValueError`` that says so,
+    rather than an error at the first tensor moved there.
+    """
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    name = device.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}"
+        ) from err
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but CUDA is not available here; use 'cpu' or 'auto'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"device={device!r} was requested but MPS is not available here; use 'cpu' or 'auto'")
+    elif dev.type != "cpu":
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}")
+    return dev
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA); return a seeded CPU generator.
+
+    The returned generator is what :class:`torch.utils.data.DataLoader` should
+    receive as ``generator=`` so that shuffling is repeatable too.
+    """
+    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def seed_worker(worker_id: int) -> None:
+    """``worker_init_fn`` for DataLoader workers: derive NumPy/random seeds from torch's.
+
+    This is the recipe of PyTorch's "Reproducibility" notes: each worker gets
+    ``torch.initial_seed()`` (already distinct per worker) for the other RNGs.
+    """
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+def versions() -> dict[str, str]:
+    """The versions a result was produced with, and when: shown on every chapter."""
+    import torchvision
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+        "platform": f"{platform.system()} {platform.machine()}",
+        "cpu_threads": str(torch.get_num_threads()),
+        "executed": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "executable": os.path.basename(sys.executable),
+    }

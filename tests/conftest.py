@@ -1,0 +1,33 @@
+"""Shared fixtures: tests run on the CPU, single-threaded where it helps speed, offline."""
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def tiny_splits():
+    """A 2-class toy image problem (bright left half vs bright right half), 4x4 pixels."""
+    from resnet_utils.data import DataSplits, ImageDataset
+
+    g = torch.Generator().manual_seed(0)
+
+    def make(n):
+        y = torch.arange(n) % 2
+        X = torch.rand(n, 1, 8, 8, generator=g) * 0.3
+        X[y == 0, :, :, :4] += 0.7
+        X[y == 1, :, :, 4:] += 0.7
+        return ImageDataset(X, y, classes=["left", "right"])
+
+    return DataSplits(train=make(64), val=make(32), test=make(32), classes=["left", "right"],
+                      mean=(0.5,), std=(0.3,), in_channels=1, image_size=8)

@@ -1,0 +1,160 @@
+"""resnet_utils.models against torchvision (keys, shapes, outputs, sizes) and He et al.'s Table 6."""
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from resnet_utils import models
+from resnet_utils.models import (BasicBlock, PadShortcut, ResidualBlock, build_model, cifar_resnet,
+                                 count_parameters)
+
+IMAGENET = [("resnet18", 11_689_512), ("resnet34", 21_797_672), ("resnet50", 25_557_032)]
+
+
+@pytest.mark.parametrize("name,expected", IMAGENET)
+def test_imagenet_models_match_torchvision(name, expected):
+    torch.manual_seed(0)
+    ours, ref = getattr(models, name)(), getattr(torchvision.models, name)()
+    ours_sd, ref_sd = ours.state_dict(), ref.state_dict()
+    assert list(ours_sd) == list(ref_sd)
+    assert all(ours_sd[k].shape == ref_sd[k].shape for k in ref_sd)
+    assert count_parameters(ours) == count_parameters(ref) == expected
+    ours.load_state_dict(ref_sd, strict=True)
+    ours.eval(), ref.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), ref(x), rtol=0, atol=0)
+
+
+def test_num_classes_and_in_channels():
+    model = models.resnet18(num_classes=7, in_channels=1)
+    assert model(torch.randn(2, 1, 32, 32)).shape == (2, 7)
+    ref = torchvision.models.resnet18(num_classes=7)
+    assert count_parameters(model) == count_parameters(ref) - 2 * 64 * 7 * 7
+
+
+def _cifar_params_by_hand(depth, in_channels=3, num_classes=10, w=16):
+    """Count He et al.'s CIFAR net layer by layer, independently of the code under test."""
+    n = (depth - 2) // 6
+    conv = lambda cin, cout: cin * cout * 9
+    bn = lambda c: 2 * c
+    total = conv(in_channels, w) + bn(w)
+    for cin, cout in [(w, w), (w, 2 * w), (2 * w, 4 * w)]:
+        total += conv(cin, cout) + (2 * n - 1) * conv(cout, cout) + 2 * n * bn(cout)
+    return total + 4 * w * num_classes + num_classes
+
+
+# He et al. (2016), Table 6: parameters of the CIFAR-10 ResNets.
+TABLE6 = {20: "0.27M", 32: "0.46M", 44: "0.66M", 56: "0.85M", 110: "1.7M"}
+
+
+@pytest.mark.parametrize("depth", sorted(TABLE6))
+def test_cifar_family_sizes_match_paper(depth):
+    model = cifar_resnet(depth)
+    n = count_parameters(model)
+    assert n == _cifar_params_by_hand(depth)
+    digits = 1 if depth == 110 else 2
+    assert f"{n / 1e6:.{digits}f}M" == TABLE6[depth]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert len(convs) + len(linears) == depth  # 6n+2 weighted layers, option A adds none
+
+
+def test_cifar_shapes_through_stages():
+    model = cifar_resnet(20, width=8)
+    x = torch.randn(2, 3, 32, 32)
+    x = model.relu(model.bn1(model.conv1(x)))
+    assert model.layer1(x).shape == (2, 8, 32, 32)
+    assert model.layer2(model.layer1(x)).shape == (2, 16, 16, 16)
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_plain_variant_has_no_shortcut():
+    plain, res = cifar_resnet(20, residual=False), cifar_resnet(20)
+    assert count_parameters(plain) == count_parameters(res)
+    assert not any(isinstance(m, PadShortcut) for m in plain.modules())
+    assert all(b.downsample is None and not b.residual for b in plain.modules() if isinstance(b, BasicBlock))
+    assert sum(isinstance(m, PadShortcut) for m in res.modules()) == 2
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_block_with_zeroed_branch(residual):
+    """With the branch's last BN at zero, a residual block passes x through; a plain block outputs 0."""
+    block = BasicBlock(8, 8, residual=residual).eval()
+    nn.init.zeros_(block.bn2.weight)
+    x = torch.rand(2, 8, 5, 5)  # non-negative, as after a ReLU
+    out = block(x)
+    torch.testing.assert_close(out, x if residual else torch.zeros_like(x))
+
+
+def test_zero_init_residual_makes_blocks_identity():
+    model = cifar_resnet(20, zero_init_residual=True).eval()
+    block = model.layer1[1]
+    x = torch.rand(1, 16, 8, 8)
+    torch.testing.assert_close(block(x), x)
+    plain = cifar_resnet(20, residual=False, zero_init_residual=True)
+    assert all(b.bn2.weight.abs().sum().item() > 0 for b in plain.modules() if isinstance(b, BasicBlock))
+
+
+def test_shortcut_option_b_uses_projection():
+    model = cifar_resnet(20, shortcut="B")
+    assert isinstance(model.layer2[0].downsample, nn.Sequential)
+    assert count_parameters(model) == count_parameters(cifar_resnet(20)) + (16 * 32 + 64) + (32 * 64 + 128)
+
+
+def test_pad_shortcut():
+    x = torch.randn(2, 4, 6, 6)
+    out = PadShortcut(4, 8, 2)(x)
+    assert out.shape == (2, 8, 3, 3)
+    torch.testing.assert_close(out[:, 2:6], x[:, :, ::2, ::2])
+    assert out[:, :2].abs().sum() == 0 and out[:, 6:].abs().sum() == 0
+
+
+@pytest.mark.parametrize("cin,cout,stride,projection", [(8, 8, 1, False), (8, 16, 1, True),
+                                                        (8, 8, 2, True), (8, 16, 2, True)])
+def test_residual_block_article_signature(cin, cout, stride, projection):
+    block = ResidualBlock(cin, cout, stride)
+    assert (block.downsample is not None) == projection
+    out = block(torch.randn(2, cin, 8, 8))
+    assert out.shape == (2, cout, 8 // stride, 8 // stride)
+    assert (out >= 0).all()  # ReLU after the addition
+
+
+def test_residual_block_equals_torchvision_basic_block():
+    from torchvision.models.resnet import BasicBlock as TVBlock
+
+    ours = ResidualBlock(8, 16, stride=2)
+    down = nn.Sequential(nn.Conv2d(8, 16, 1, 2, bias=False), nn.BatchNorm2d(16))
+    ref = TVBlock(8, 16, stride=2, downsample=down)
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(3, 8, 8, 8)
+    torch.testing.assert_close(ours(x), ref(x))
+
+
+@pytest.mark.parametrize("arch,cls", [("resnet20", models.CifarResNet), ("plain56", models.CifarResNet),
+                                      ("resnet18", models.ResNet), ("resnet50", models.ResNet)])
+def test_build_model(arch, cls):
+    model = build_model(arch, num_classes=5, in_channels=1)
+    assert isinstance(model, cls)
+    assert model.residual == (not arch.startswith("plain"))
+
+
+@pytest.mark.parametrize("bad,exc,word", [
+    (lambda: cifar_resnet(21), ValueError, "depth"),
+    (lambda: cifar_resnet(2), ValueError, "depth"),
+    (lambda: cifar_resnet(20.0), TypeError, "depth"),
+    (lambda: cifar_resnet(20, shortcut="C"), ValueError, "shortcut"),
+    (lambda: cifar_resnet(20, num_classes=0), ValueError, "num_classes"),
+    (lambda: cifar_resnet(20, residual="yes"), TypeError, "residual"),
+    (lambda: ResidualBlock(0, 8), ValueError, "in_channels"),
+    (lambda: ResidualBlock(8, 8, stride=0), ValueError, "stride"),
+    (lambda: models.resnet18(num_classes=-1), ValueError, "num_classes"),
+    (lambda: build_model("resnet21"), ValueError, "arch"),
+    (lambda: build_model("vgg16"), ValueError, "arch"),
+    (lambda: build_model(18), TypeError, "arch"),
+    (lambda: count_parameters("model"), TypeError, "model"),
+])
+def test_bad_arguments(bad, exc, word):
+    with pytest.raises(exc, match=word):
+        bad()

@@ -1,0 +1,43 @@
+"""resnet_utils.plots: figures have the panels and lines the chapters describe."""
+
+import numpy as np
+import pytest
+import torch
+
+from resnet_utils.plots import plot_history, show_images
+from resnet_utils.train import History
+
+
+def _history(val=True):
+    nan = float("nan")
+    return History(train_loss=[2.0, 1.0, 0.5], train_acc=[0.3, 0.6, 0.9],
+                   val_loss=[2.1, 1.2, 0.7] if val else [nan] * 3,
+                   val_acc=[0.25, 0.55, 0.85] if val else [nan] * 3, lr=[0.1] * 3, seconds=[1.0] * 3)
+
+
+def test_plot_history_draws_train_and_validation():
+    fig = plot_history(_history(), title="t")
+    ax_loss, ax_acc = fig.axes
+    assert [len(ax.lines) for ax in fig.axes] == [2, 2]
+    np.testing.assert_array_equal(ax_loss.lines[0].get_ydata(), [2.0, 1.0, 0.5])
+    np.testing.assert_array_equal(ax_acc.lines[1].get_xdata(), [1, 2, 3])
+    assert [len(ax.lines) for ax in plot_history(_history(val=False)).axes] == [1, 1]
+    assert len(plot_history(_history().as_dict()).axes) == 2
+
+
+def test_show_images_grid():
+    fig = show_images(torch.rand(12, 1, 8, 8), labels=list("abcdefghijkl"), ncols=5)
+    assert len(fig.axes) == 15 and fig.axes[11].get_title() == "l"
+    assert len(show_images(torch.rand(3, 3, 8, 8)).axes) == 3
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda: plot_history([1, 2]), TypeError),
+    (lambda: plot_history(History()), ValueError),
+    (lambda: show_images(torch.rand(8, 8)), ValueError),
+    (lambda: show_images(torch.rand(2, 1, 8, 8), labels=["a"]), ValueError),
+    (lambda: show_images(torch.rand(2, 1, 8, 8), ncols=0), ValueError),
+])
+def test_bad_arguments(call, exc):
+    with pytest.raises(exc):
+        call()

@@ -1,0 +1,51 @@
+"""resnet_utils.runtime: device names and seeding."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from resnet_utils.runtime import resolve_device, seed_everything, versions
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device(torch.device("cpu")) == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else None
+    if expected:
+        assert resolve_device("auto").type == "cuda"
+    elif not (torch.backends.mps.is_available()):
+        assert resolve_device("auto") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("bad", ["gpu", "tpu", "cuda:x", ""])
+def test_unknown_device_names(bad):
+    with pytest.raises(ValueError, match="device"):
+        resolve_device(bad)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_cuda_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        resolve_device("cuda")
+
+
+def test_device_type_error():
+    with pytest.raises(TypeError, match="device"):
+        resolve_device(0)
+
+
+def test_seed_everything_repeats_all_generators():
+    def draw():
+        g = seed_everything(7)
+        return random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=g).item()
+
+    assert draw() == draw()
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(-1)
+
+
+def test_versions():
+    v = versions()
+    assert v["torch"] == torch.__version__ and set(v) >= {"python", "torchvision", "executed"}

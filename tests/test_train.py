@@ -1,0 +1,181 @@
+"""resnet_utils.train: the loop against a hand-written step, determinism, resume, the CLI."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_utils.checkpoint import state_dict_sha256
+from resnet_utils.data import make_loaders
+from resnet_utils.models import cifar_resnet
+from resnet_utils.train import History, TrainConfig, evaluate, fit, main
+
+FAST = TrainConfig(num_epochs=4, lr=0.05, device="cpu", progress=False)
+
+
+def _model():
+    torch.manual_seed(0)
+    return cifar_resnet(8, num_classes=2, in_channels=1, width=4)
+
+
+def test_fit_learns_a_toy_problem(tiny_splits):
+    train_loader, val_loader, _ = make_loaders(tiny_splits, batch_size=16)
+    history = fit(_model(), train_loader, val_loader, FAST)
+    assert isinstance(history, History) and history.num_epochs == 4
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.val_acc[-1] == 1.0
+    assert len(history.lr) == len(history.seconds) == 4
+
+
+def test_one_step_equals_hand_written_sgd(tiny_splits):
+    """fit's update is SGD with momentum and weight decay, written out by hand."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    loader = make_loaders(tiny_splits, batch_size=64)[0]  # one batch = one step per epoch
+    config = TrainConfig(num_epochs=1, lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.01,
+                         label_smoothing=0.0, schedule="constant", device="cpu", progress=False)
+    before = [p.detach().clone() for p in model.parameters()]
+    torch.manual_seed(config.seed)
+    X, y = next(iter(make_loaders(tiny_splits, batch_size=64, seed=config.seed)[0]))
+    ref = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    ref.load_state_dict(model.state_dict())
+    loss = F.cross_entropy(ref(X), y)
+    grads = torch.autograd.grad(loss, list(ref.parameters()))
+    fit(model, loader, None, config)
+    for p0, g, p1 in zip(before, grads, model.parameters()):
+        d = g + 0.01 * p0  # weight decay adds lambda * w to the gradient; first momentum buffer = d
+        torch.testing.assert_close(p1.detach(), p0 - 0.1 * d)
+
+
+def test_evaluate_matches_cross_entropy(tiny_splits):
+    model = _model().eval()
+    _, _, test_loader = make_loaders(tiny_splits, batch_size=5)
+    loss, acc = evaluate(model, test_loader, "cpu")
+    X, y = tiny_splits.test.X, tiny_splits.test.y
+    with torch.no_grad():
+        logits = model(X)
+    assert loss == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-5)
+    assert acc == pytest.approx((logits.argmax(1) == y).float().mean().item())
+
+
+def test_same_seed_same_weights(tiny_splits):
+    def run(seed):
+        model = _model()
+        train_loader, _, _ = make_loaders(tiny_splits, batch_size=16, seed=seed)
+        fit(model, train_loader, None, replace(FAST, seed=seed))
+        return state_dict_sha256(model)
+
+    assert run(0) == run(0)
+    assert run(0) != run(1)
+
+
+def test_resume_from_partial_run(tiny_splits, tmp_path):
+    """Stopped after 2 of 4 epochs and resumed, a run ends with the uninterrupted run's weights."""
+    ck = str(tmp_path / "ck")
+    full = _model()
+    fit(full, make_loaders(tiny_splits, batch_size=16)[0], None, FAST)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(history):
+        if history.num_epochs == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        fit(_model(), make_loaders(tiny_splits, batch_size=16)[0], None,
+            replace(FAST, checkpoint_dir=ck), callback=stop_after_two)
+    resumed = _model()
+    history = fit(resumed, make_loaders(tiny_splits, batch_size=16)[0], None,
+                  replace(FAST, checkpoint_dir=ck, resume=True))
+    assert history.num_epochs == 4
+    assert state_dict_sha256(resumed) == state_dict_sha256(full)
+
+
+def test_resume_into_other_architecture_is_named(tiny_splits, tmp_path):
+    ck = str(tmp_path / "ck")
+    loader = make_loaders(tiny_splits, batch_size=16)[0]
+    fit(_model(), loader, None, replace(FAST, num_epochs=1, checkpoint_dir=ck))
+    other = cifar_resnet(14, num_classes=2, in_channels=1, width=4)
+    with pytest.raises(ValueError, match="different architecture"):
+        fit(other, loader, None, replace(FAST, checkpoint_dir=ck, resume=True))
+
+
+@pytest.mark.parametrize("kwargs,exc,word", [
+    (dict(num_epochs=0), ValueError, "num_epochs"),
+    (dict(lr=0), ValueError, "lr"),
+    (dict(lr=-0.1), ValueError, "lr"),
+    (dict(lr="0.1"), TypeError, "lr"),
+    (dict(momentum=1.5), ValueError, "momentum"),
+    (dict(weight_decay=-1), ValueError, "weight_decay"),
+    (dict(label_smoothing=1.0), ValueError, "label_smoothing"),
+    (dict(schedule="linear"), ValueError, "schedule"),
+    (dict(precision="fp8"), ValueError, "precision"),
+    (dict(resume=True), ValueError, "checkpoint_dir"),
+    (dict(momentum=0.0), ValueError, "nesterov"),
+])
+def test_bad_config(kwargs, exc, word):
+    with pytest.raises(exc, match=word):
+        TrainConfig(**kwargs)
+
+
+def test_fit_bad_arguments(tiny_splits):
+    loader = make_loaders(tiny_splits, batch_size=16)[0]
+    with pytest.raises(TypeError, match="model"):
+        fit("resnet", loader)
+    with pytest.raises(TypeError, match="train_loader"):
+        fit(_model(), tiny_splits.train)
+    with pytest.raises(TypeError, match="config"):
+        fit(_model(), loader, None, {"lr": 0.1})
+    frozen = _model().requires_grad_(False)
+    with pytest.raises(ValueError, match="trainable"):
+        fit(frozen, loader, None, FAST)
+
+
+def test_divergence_is_reported(tiny_splits):
+    loader = make_loaders(tiny_splits, batch_size=16)[0]
+    with pytest.raises(FloatingPointError, match="lr"):
+        fit(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), loader, None,
+            replace(FAST, lr=1e38, schedule="constant", weight_decay=0))
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["--dataset", "mnist"], "--dataset"),
+    (["--epochs", "0"], "--epochs"),
+    (["--lr", "-1"], "--lr"),
+    (["--batch-size", "x"], "--batch-size"),
+    (["--precision", "fp8"], "--precision"),
+])
+def test_cli_rejects_bad_arguments_in_one_line(argv, word, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and word in err
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["--arch", "resnet21"], "arch"),
+    (["--device", "tpu"], "device"),
+    (["--resume"], "--checkpoint"),
+])
+def test_cli_errors_exit_nonzero_without_traceback(argv, word, capsys):
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and word in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_cli_writes_json(tmp_path):
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-m", "resnet_utils.train", "--epochs", "1", "--quiet",
+                           "--arch", "resnet8", "--json", str(out)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert 0 <= result["test_accuracy"] <= 1 and result["epochs"] == 1
+    assert result["train_seconds"] > 0 and len(result["weights_sha256"]) == 64
