@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .train import History
 
-__all__ = ["plot_history", "show_images"]
+__all__ = ["plot_history", "show_images", "conv_animation"]
 
 
 def plot_history(history: History | dict, title: str | None = None) -> Figure:
@@ -74,3 +74,55 @@ def show_images(X: torch.Tensor | np.ndarray, labels: Sequence | None = None, nc
     if title:
         fig.suptitle(title)
     return fig
+
+
+def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, interval: int = 400):
+    """A matplotlib animation of ``kernel`` sliding over the 2-D input ``x`` (stride 1).
+
+    Each frame highlights one window of the (zero-padded) input and writes
+    its multiply-and-sum into the output. Show it in a static page with
+    ``HTML(anim.to_jshtml())``.
+    """
+    from matplotlib import animation
+    from matplotlib.patches import Rectangle
+
+    from .ops import conv2d_unfold
+
+    if not isinstance(x, torch.Tensor) or x.ndim != 2:
+        raise ValueError(f"x must be a 2-D tensor (H, W), got {getattr(x, 'shape', type(x).__name__)}")
+    if not isinstance(kernel, torch.Tensor) or kernel.ndim != 2:
+        raise ValueError(f"kernel must be a 2-D tensor (K_h, K_w), got {getattr(kernel, 'shape', type(kernel).__name__)}")
+    x = x.float()
+    kernel = kernel.float()
+    out = conv2d_unfold(x[None, None], kernel[None, None], padding=padding)[0, 0]  # checks sizes
+    xp = torch.nn.functional.pad(x, (padding,) * 4).numpy()
+    k_h, k_w = kernel.shape
+    h_out, w_out = out.shape
+    fig, (ax_in, ax_k, ax_out) = plt.subplots(1, 3, figsize=(9, 3.3), width_ratios=[xp.shape[1], k_w, w_out])
+    plt.close(fig)  # the animation is shown by to_jshtml, not as a static figure
+    ax_in.imshow(xp, cmap="Blues", vmin=xp.min(), vmax=xp.max() + 1e-9)
+    ax_k.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-abs(kernel).max(), vmax=abs(kernel).max())
+    for ax, grid in ((ax_in, xp), (ax_k, kernel.numpy())):
+        for (i, j), v in np.ndenumerate(grid):
+            ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=8)
+    shown = np.full((h_out, w_out), np.nan)
+    im_out = ax_out.imshow(shown, cmap="Greens", vmin=float(out.min()), vmax=float(out.max()) + 1e-9)
+    texts = [[ax_out.text(j, i, "", ha="center", va="center", fontsize=8) for j in range(w_out)]
+             for i in range(h_out)]
+    window = Rectangle((-0.5, -0.5), k_w, k_h, fill=False, edgecolor="red", linewidth=2.5)
+    ax_in.add_patch(window)
+    ax_in.set_title("input (padded)" if padding else "input")
+    ax_k.set_title("kernel")
+    ax_out.set_title("output")
+    for ax in (ax_in, ax_k, ax_out):
+        ax.set_xticks([]), ax.set_yticks([])
+
+    def draw(frame: int):
+        i, j = divmod(frame, w_out)
+        window.set_xy((j - 0.5, i - 0.5))
+        shown[i, j] = float(out[i, j])
+        im_out.set_data(shown)
+        texts[i][j].set_text(f"{float(out[i, j]):g}")
+        return window, im_out, texts[i][j]
+
+    return animation.FuncAnimation(fig, draw, frames=h_out * w_out, interval=interval, blit=False)

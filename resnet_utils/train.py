@@ -346,6 +346,7 @@ def run_recipe(recipe: Recipe, seed: int = 0, data_root: str | Path = "data",
     else:
         raise ValueError(f"dataset must be 'digits' or 'cifar10', got {recipe.dataset!r}")
     train_loader, val_loader, test_loader = make_loaders(splits, recipe.batch_size, seed, num_workers)
+    seed_everything(seed)  # the initial weights depend on the seed only, not on what ran before
     model = build_model(recipe.arch, num_classes=len(splits.classes), in_channels=splits.in_channels,
                         width=recipe.width)
     t0 = time.perf_counter()

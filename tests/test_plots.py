@@ -41,3 +41,30 @@ def test_show_images_grid():
 def test_bad_arguments(call, exc):
     with pytest.raises(exc):
         call()
+
+
+def test_conv_animation_frames_fill_the_output():
+    import torch.nn.functional as F
+
+    from resnet_utils.plots import conv_animation
+
+    x, k = torch.arange(16.0).view(4, 4), torch.tensor([[1.0, 0.0], [0.0, -1.0]])
+    anim = conv_animation(x, k, padding=1)
+    expected = F.conv2d(x[None, None], k[None, None], padding=1)[0, 0]
+    assert len(list(anim.new_frame_seq())) == expected.numel()  # one frame per output pixel
+    for frame in range(expected.numel()):
+        anim._func(frame)
+    out_ax = anim._fig.axes[2]
+    shown = out_ax.images[0].get_array()
+    np.testing.assert_allclose(np.asarray(shown), expected.numpy())
+    html = anim.to_jshtml()
+    assert "<script" in html and html.count("data:image/png") == expected.numel()
+
+
+def test_conv_animation_bad_input():
+    from resnet_utils.plots import conv_animation
+
+    with pytest.raises(ValueError, match="x"):
+        conv_animation(torch.zeros(1, 4, 4), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="kernel_size"):
+        conv_animation(torch.zeros(2, 2), torch.zeros(3, 3))

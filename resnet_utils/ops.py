@@ -1,0 +1,180 @@
+"""Convolution from the formula: loops, im2col, output sizes, receptive fields.
+
+Chapter 1. What deep-learning frameworks call convolution is
+cross-correlation (the kernel is not flipped). With input ``x`` of shape
+``(N, C_in, H, W)``, weight ``w`` of shape ``(C_out, C_in, K_h, K_w)``,
+bias ``b``, stride ``s`` and zero padding ``p`` (``x_p`` is the padded input),
+indices from 0::
+
+    y[n, o, i, j] = b[o] + sum_{c, u, v} x_p[n, c, s*i + u, s*j + v] * w[o, c, u, v]
+
+    H_out = floor((H + 2p - K_h) / s) + 1  (and with dilation d: K -> d*(K-1) + 1)
+
+:func:`conv2d_naive` is that formula as loops; :func:`conv2d_unfold` is the
+same computation as one matrix multiply (im2col). Both equal
+``torch.nn.functional.conv2d``; the tests check it over a grid of shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._checks import check_int, check_tensor
+
+__all__ = ["conv_output_size", "conv2d_naive", "conv2d_unfold", "receptive_field", "classic_kernels",
+           "conv_params", "conv_macs"]
+
+
+def _pair(name: str, value: int | Sequence[int], min_value: int) -> tuple[int, int]:
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        return (check_int(f"{name}[0]", value[0], min_value=min_value),
+                check_int(f"{name}[1]", value[1], min_value=min_value))
+    v = check_int(name, value, min_value=min_value)
+    return v, v
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
+                     dilation: int = 1) -> int:
+    """Output length along one dimension: ``floor((size + 2p - d(k-1) - 1) / s) + 1``.
+
+    Raises ``ValueError`` when the (dilated) kernel is larger than the padded
+    input, which has no valid output position.
+    """
+    size = check_int("size", size, min_value=1)
+    kernel_size = check_int("kernel_size", kernel_size, min_value=1)
+    stride = check_int("stride", stride, min_value=1)
+    padding = check_int("padding", padding, min_value=0)
+    dilation = check_int("dilation", dilation, min_value=1)
+    span = dilation * (kernel_size - 1) + 1  # input pixels one output pixel sees
+    if span > size + 2 * padding:
+        raise ValueError(
+            f"kernel_size={kernel_size} (spanning {span} pixels with dilation={dilation}) is larger "
+            f"than the padded input ({size} + 2*{padding} = {size + 2 * padding})"
+        )
+    return (size + 2 * padding - span) // stride + 1
+
+
+def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding
+                     ) -> tuple[tuple[int, int], tuple[int, int], int, int]:
+    check_tensor("input", input, ndim=4, floating=True)
+    check_tensor("weight", weight, ndim=4, floating=True)
+    if input.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"weight expects {weight.shape[1]} input channels (weight shape (C_out, C_in, K_h, K_w) = "
+            f"{tuple(weight.shape)}) but input has {input.shape[1]} (input shape {tuple(input.shape)})"
+        )
+    if bias is not None:
+        check_tensor("bias", bias, ndim=1)
+        if bias.shape[0] != weight.shape[0]:
+            raise ValueError(f"bias must have one value per output channel ({weight.shape[0]}), "
+                             f"got shape {tuple(bias.shape)}")
+    stride = _pair("stride", stride, 1)
+    padding = _pair("padding", padding, 0)
+    h_out = conv_output_size(input.shape[2], weight.shape[2], stride[0], padding[0])
+    w_out = conv_output_size(input.shape[3], weight.shape[3], stride[1], padding[1])
+    return stride, padding, h_out, w_out
+
+
+def conv2d_naive(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Tensor:
+    """2-D cross-correlation written as loops over the output, as in the formula.
+
+    For each sample ``n``, output channel ``o`` and output position ``(i, j)``
+    it multiplies the input window under the kernel by the kernel and sums
+    (over input channels and kernel rows and columns). Slow, and meant to be
+    read: use :func:`torch.nn.functional.conv2d` for work.
+    """
+    (sh, sw), (ph, pw), h_out, w_out = _check_conv_args(input, weight, bias, stride, padding)
+    n_batch, c_out = input.shape[0], weight.shape[0]
+    k_h, k_w = weight.shape[2], weight.shape[3]
+    x = F.pad(input, (pw, pw, ph, ph))  # zero padding: (left, right, top, bottom)
+    out = torch.zeros(n_batch, c_out, h_out, w_out, dtype=input.dtype, device=input.device)
+    for n in range(n_batch):
+        for o in range(c_out):
+            for i in range(h_out):
+                for j in range(w_out):
+                    window = x[n, :, i * sh: i * sh + k_h, j * sw: j * sw + k_w]  # (C_in, K_h, K_w)
+                    out[n, o, i, j] = (window * weight[o]).sum()  # sum over c, u, v
+            if bias is not None:
+                out[n, o] += bias[o]
+    return out
+
+
+def conv2d_unfold(input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Tensor:
+    """The same convolution as one matrix multiply (im2col).
+
+    ``F.unfold`` copies every input window into a column: ``(N, C_in*K_h*K_w,
+    L)`` with ``L = H_out * W_out``. Flattening each kernel into a row,
+    ``(C_out, C_in*K_h*K_w)``, makes the convolution a product of the two.
+    """
+    stride, padding, h_out, w_out = _check_conv_args(input, weight, bias, stride, padding)
+    c_out, k_h, k_w = weight.shape[0], weight.shape[2], weight.shape[3]
+    cols = F.unfold(input, (k_h, k_w), padding=padding, stride=stride)  # (N, C_in*K_h*K_w, L)
+    out = weight.reshape(c_out, -1) @ cols  # (N, C_out, L)
+    if bias is not None:
+        out = out + bias.view(1, c_out, 1)
+    return out.view(input.shape[0], c_out, h_out, w_out)  # (N, C_out, H_out, W_out)
+
+
+def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
+    """Receptive field (in input pixels) of one output pixel after ``layers``.
+
+    ``layers`` lists ``(kernel_size, stride)`` from the input up. Each layer
+    adds ``(k - 1) * jump`` pixels, where ``jump`` is the product of the
+    strides below it: two 3x3 convs see 5x5, three see 7x7.
+    """
+    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
+        raise TypeError(f"layers must be a sequence of (kernel_size, stride) pairs, got {layers!r}")
+    rf, jump = 1, 1
+    for idx, layer in enumerate(layers):
+        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
+            raise ValueError(f"layers[{idx}] must be a (kernel_size, stride) pair, got {layer!r}")
+        k = check_int(f"layers[{idx}] kernel_size", layer[0], min_value=1)
+        s = check_int(f"layers[{idx}] stride", layer[1], min_value=1)
+        rf += (k - 1) * jump
+        jump *= s
+    return rf
+
+
+def classic_kernels() -> dict[str, Tensor]:
+    """Hand-designed 3x3 kernels of image processing, as float tensors (3, 3).
+
+    Sobel x responds to vertical edges (changes from left to right), Sobel y
+    to horizontal ones; the Laplacian to any change; box blur averages;
+    sharpen adds the Laplacian's detail back to the image.
+    """
+    t = lambda rows: torch.tensor(rows, dtype=torch.float32)
+    return {
+        "identity": t([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+        "box_blur": torch.full((3, 3), 1.0 / 9.0),
+        "sobel_x": t([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+        "sobel_y": t([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+        "sharpen": t([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+        "laplacian": t([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+    }
+
+
+def conv_params(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                bias: bool = True) -> int:
+    """Parameters of a conv layer: ``C_out * C_in * K_h * K_w`` weights, plus ``C_out`` biases."""
+    c_in = check_int("in_channels", in_channels, min_value=1)
+    c_out = check_int("out_channels", out_channels, min_value=1)
+    k_h, k_w = _pair("kernel_size", kernel_size, 1)
+    return c_out * c_in * k_h * k_w + (c_out if bias else 0)
+
+
+def conv_macs(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+              output_size: int | tuple[int, int]) -> int:
+    """Multiply-accumulates of one conv layer on one image: one per weight per output pixel.
+
+    A FLOP counter reports twice this (a multiply and an add per MAC).
+    """
+    h_out, w_out = _pair("output_size", output_size, 1)
+    return conv_params(in_channels, out_channels, kernel_size, bias=False) * h_out * w_out

@@ -1,0 +1,125 @@
+"""Interactive explorers (ipywidgets) whose logic is plain, testable Python.
+
+Chapter 1 (:class:`ConvExplorer`). Each explorer keeps its state in ordinary
+attributes (``result``, ``size_text``) and redraws into an ``ipywidgets.Image``
+holding a PNG, so the rendered book shows the last picture even without a
+running kernel, and the tests drive the controls by setting their values.
+"""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from ._checks import check_tensor
+from .ops import classic_kernels, conv2d_unfold, conv_output_size
+
+__all__ = ["ConvExplorer", "figure_png"]
+
+
+def figure_png(fig: Figure, dpi: int = 90) -> bytes:
+    """Render a matplotlib figure to PNG bytes (without showing it)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    matplotlib.pyplot.close(fig)
+    return buf.getvalue()
+
+
+class ConvExplorer:
+    """Choose a kernel (or type its 9 values), a stride and a padding; see the output.
+
+    Example::
+
+        explorer = ConvExplorer(image)   # image: (H, W) tensor
+        explorer                         # in a notebook: shows the controls
+        explorer.kernel.value = "sobel_x"; explorer.stride.value = 2
+        explorer.result.shape, explorer.size_text
+    """
+
+    def __init__(self, image: torch.Tensor, kernel: str = "sobel_x") -> None:
+        import ipywidgets as w
+
+        check_tensor("image", image, ndim=2, floating=True)
+        kernels = classic_kernels()
+        if kernel not in kernels:
+            raise ValueError(f"kernel must be one of {sorted(kernels)}, got {kernel!r}")
+        self.image = image.detach().cpu()
+        self.kernels = kernels
+        self._syncing = False
+        self.kernel = w.Dropdown(options=list(kernels) + ["custom"], value=kernel, description="kernel")
+        self.cells = [w.FloatText(value=0.0, layout=w.Layout(width="64px")) for _ in range(9)]
+        self.stride = w.IntSlider(value=1, min=1, max=4, description="stride")
+        self.padding = w.IntSlider(value=0, min=0, max=3, description="padding")
+        self.size_label = w.HTML()
+        self.picture = w.Image(format="png")
+        self.kernel.observe(self._on_kernel, names="value")
+        for cell in self.cells:
+            cell.observe(self._on_cell, names="value")
+        self.stride.observe(lambda _: self.update(), names="value")
+        self.padding.observe(lambda _: self.update(), names="value")
+        self._on_kernel(None)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The 3x3 kernel currently in the grid of values."""
+        return torch.tensor([c.value for c in self.cells], dtype=torch.float32).view(3, 3)
+
+    def _on_kernel(self, _change) -> None:
+        if self.kernel.value == "custom":
+            return
+        self._syncing = True  # filling the grid is not a custom edit
+        for cell, v in zip(self.cells, self.kernels[self.kernel.value].flatten().tolist()):
+            cell.value = v
+        self._syncing = False
+        self.update()
+
+    def _on_cell(self, _change) -> None:
+        if self._syncing:
+            return
+        if self.kernel.value != "custom" and not torch.equal(self.weight, self.kernels[self.kernel.value]):
+            self._syncing = True
+            self.kernel.value = "custom"
+            self._syncing = False
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the output and redraw; called by every control."""
+        h, w = self.image.shape
+        s, p = self.stride.value, self.padding.value
+        self.output_size = (conv_output_size(h, 3, s, p), conv_output_size(w, 3, s, p))
+        x = self.image[None, None]  # (1, 1, H, W)
+        self.result = conv2d_unfold(x, self.weight[None, None], stride=s, padding=p)[0, 0]
+        self.size_text = (f"input {h}x{w}, kernel 3x3, stride {s}, padding {p} "
+                          f"&rarr; output {self.output_size[0]}x{self.output_size[1]}")
+        self.size_label.value = self.size_text
+        fig = Figure(figsize=(7, 3.4), layout="constrained")
+        ax_in, ax_k, ax_out = fig.subplots(1, 3, width_ratios=[3, 1, 3])
+        ax_in.imshow(self.image.numpy(), cmap="gray")
+        ax_in.set_title(f"input {h}x{w}")
+        ax_k.imshow(self.weight.numpy(), cmap="RdBu_r", vmin=-2, vmax=2)
+        for (i, j), v in np.ndenumerate(self.weight.numpy()):
+            ax_k.text(j, i, f"{v:g}", ha="center", va="center", fontsize=8)
+        ax_k.set_title(self.kernel.value)
+        ax_out.imshow(self.result.numpy(), cmap="gray")
+        ax_out.set_title(f"output {self.output_size[0]}x{self.output_size[1]}")
+        for ax in (ax_in, ax_k, ax_out):
+            ax.set_xticks([]), ax.set_yticks([])
+        self.picture.value = figure_png(fig)
+
+    @property
+    def widget(self):
+        """The controls and the picture, laid out for display."""
+        import ipywidgets as w
+
+        grid = w.GridBox(self.cells, layout=w.Layout(grid_template_columns="repeat(3, 70px)"))
+        controls = w.VBox([self.kernel, grid, self.stride, self.padding])
+        return w.VBox([w.HBox([controls, self.picture]), self.size_label])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)

@@ -1,0 +1,56 @@
+"""resnet_utils.widgets: drive the controls as a user would and check what they show."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from resnet_utils.ops import classic_kernels
+from resnet_utils.widgets import ConvExplorer
+
+
+@pytest.fixture
+def image():
+    torch.manual_seed(0)
+    return torch.rand(20, 16)
+
+
+def test_initial_state_matches_conv2d(image):
+    ex = ConvExplorer(image, kernel="sobel_x")
+    expected = F.conv2d(image[None, None], classic_kernels()["sobel_x"][None, None])[0, 0]
+    torch.testing.assert_close(ex.result, expected)
+    assert ex.output_size == (18, 14) and "output 18x14" in ex.size_label.value
+    assert ex.picture.value[:4] == b"\x89PNG"
+
+
+def test_stride_and_padding_controls(image):
+    ex = ConvExplorer(image)
+    before = ex.picture.value
+    ex.stride.value, ex.padding.value = 2, 1
+    assert ex.result.shape == (10, 8) and "output 10x8" in ex.size_text
+    torch.testing.assert_close(ex.result, F.conv2d(image[None, None], ex.weight[None, None],
+                                                   stride=2, padding=1)[0, 0])
+    assert ex.picture.value != before
+
+
+def test_choosing_a_kernel_fills_the_grid(image):
+    ex = ConvExplorer(image)
+    ex.kernel.value = "box_blur"
+    torch.testing.assert_close(ex.weight, classic_kernels()["box_blur"])
+    torch.testing.assert_close(ex.result, F.avg_pool2d(image[None, None], 3, stride=1)[0, 0])
+
+
+def test_editing_a_value_makes_a_custom_kernel(image):
+    ex = ConvExplorer(image, kernel="identity")
+    torch.testing.assert_close(ex.result, image[1:-1, 1:-1])
+    ex.cells[4].value = 2.0  # the centre weight
+    assert ex.kernel.value == "custom"
+    torch.testing.assert_close(ex.result, 2 * image[1:-1, 1:-1])
+    ex.kernel.value = "identity"  # back to a named kernel resets the grid
+    assert ex.cells[4].value == 1.0
+
+
+def test_bad_arguments(image):
+    with pytest.raises(ValueError, match="kernel"):
+        ConvExplorer(image, kernel="gauss")
+    with pytest.raises(ValueError, match="image"):
+        ConvExplorer(image[None])
