@@ -38,6 +38,8 @@ __all__ = [
     "cifar_resnet",
     "count_parameters",
     "build_model",
+    "trace_shapes",
+    "residual_blocks",
 ]
 
 
@@ -360,3 +362,42 @@ def build_model(arch: str, num_classes: int = 10, in_channels: int = 3, width: i
         f"arch must be 'resnet18', 'resnet34', 'resnet50', or 'resnetD'/'plainD' with depth "
         f"D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
     )
+
+
+def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The ``(name, block)`` pairs of a ResNet's blocks, in forward order."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, (BasicBlock, Bottleneck))]
+
+
+def trace_shapes(model: nn.Module, x: Tensor, names: list[str] | None = None
+                 ) -> list[tuple[str, tuple[int, ...]]]:
+    """Output shape of each module in ``names`` (default: the model's top-level children).
+
+    Uses forward hooks, so the shapes are the ones the real forward pass
+    produces; a module called twice is listed twice. Runs in eval mode
+    without gradients and restores the model's mode.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    modules = dict(model.named_modules())
+    names = names if names is not None else [n for n, _ in model.named_children()]
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise ValueError(f"names {unknown} are not modules of the model; known: {list(modules)[:12]}...")
+    trace: list[tuple[str, tuple[int, ...]]] = []
+    hooks = [modules[n].register_forward_hook(
+        lambda _m, _i, out, n=n: trace.append((n, tuple(out.shape)))) for n in names]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return trace

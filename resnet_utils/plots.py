@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .train import History
 
-__all__ = ["plot_history", "show_images", "conv_animation"]
+__all__ = ["plot_history", "show_images", "conv_animation", "plot_architecture"]
 
 
 def plot_history(history: History | dict, title: str | None = None) -> Figure:
@@ -126,3 +126,54 @@ def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, inte
         return window, im_out, texts[i][j]
 
     return animation.FuncAnimation(fig, draw, frames=h_out * w_out, interval=interval, blit=False)
+
+
+def plot_architecture(model: torch.nn.Module, input_shape: Sequence[int], title: str | None = None) -> Figure:
+    """A ResNet as a row of boxes (stem, every block, head) with its shortcuts drawn as arcs.
+
+    Solid arcs are identity shortcuts, dashed arcs projections or zero-padding
+    (where the shape changes). Each box shows the output shape of that part.
+    Works for :class:`~resnet_utils.models.ResNet` and ``CifarResNet``.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    from .models import residual_blocks, trace_shapes
+
+    blocks = residual_blocks(model)
+    if not blocks:
+        raise ValueError("model has no residual blocks (BasicBlock/Bottleneck) to draw")
+    stem = [n for n in ("conv1", "bn1", "relu", "maxpool") if hasattr(model, n)]
+    names = [stem[-1]] + [n for n, _ in blocks] + ["fc"]
+    shapes = dict(trace_shapes(model, torch.zeros(*input_shape), names))
+    stages = sorted({n.split(".")[0] for n, _ in blocks})
+    colors = dict(zip(stages, plt.get_cmap("Set2").colors))
+    n_boxes = len(names)
+    fig, ax = plt.subplots(figsize=(max(8, 0.62 * n_boxes + 1), 3.2), layout="constrained")
+    for i, name in enumerate(names):
+        shape = shapes[name]
+        if name == names[0]:
+            label, color = "stem", "#dddddd"
+        elif name == "fc":
+            label, color = "pool\n+ fc", "#dddddd"
+        else:
+            label, color = name.split(".")[0].replace("layer", "stage "), colors[name.split(".")[0]]
+        ax.add_patch(FancyBboxPatch((i - 0.36, -0.5), 0.72, 1.0, boxstyle="round,pad=0.02",
+                                    facecolor=color, edgecolor="black"))
+        ax.text(i, 0.12, label, ha="center", va="center", fontsize=7, rotation=90 if i and i < n_boxes - 1 else 0)
+        dims = "x".join(str(d) for d in shape[1:])
+        ax.text(i, -0.68, dims, ha="center", va="top", fontsize=6, rotation=60)
+        if i:
+            ax.annotate("", (i - 0.38, 0), (i - 0.62, 0), arrowprops=dict(arrowstyle="->", lw=0.8))
+    for i, (_, block) in enumerate(blocks, start=1):
+        if not getattr(block, "residual", True):
+            continue
+        projection = block.downsample is not None
+        ax.add_patch(FancyArrowPatch((i - 0.62, 0.5), (i + 0.36, 0.5), connectionstyle="arc3,rad=-0.5",
+                                     arrowstyle="->", mutation_scale=8, lw=1.0,
+                                     linestyle="--" if projection else "-", color="tab:blue"))
+    ax.set_xlim(-0.7, n_boxes - 0.3)
+    ax.set_ylim(-1.7, 1.45)
+    ax.axis("off")
+    ax.set_title(title or f"{type(model).__name__}: {len(blocks)} blocks; arcs are shortcuts "
+                 f"(dashed: the shape changes)", fontsize=9)
+    return fig

@@ -158,3 +158,24 @@ def test_build_model(arch, cls):
 def test_bad_arguments(bad, exc, word):
     with pytest.raises(exc, match=word):
         bad()
+
+
+def test_trace_shapes_follows_the_forward_pass():
+    from resnet_utils.models import trace_shapes
+
+    model = models.resnet18().train()
+    trace = dict(trace_shapes(model, torch.zeros(1, 3, 224, 224)))
+    assert trace["maxpool"] == (1, 64, 56, 56) and trace["layer4"] == (1, 512, 7, 7)
+    assert trace["fc"] == (1, 1000) and model.training  # mode restored
+    cifar = dict(trace_shapes(cifar_resnet(20), torch.zeros(2, 3, 32, 32), ["layer1", "layer3.2"]))
+    assert cifar == {"layer1": (2, 16, 32, 32), "layer3.2": (2, 64, 8, 8)}
+    with pytest.raises(ValueError, match="names"):
+        trace_shapes(model, torch.zeros(1, 3, 32, 32), ["layer9"])
+
+
+def test_residual_blocks_in_order():
+    from resnet_utils.models import residual_blocks
+
+    names = [n for n, _ in residual_blocks(models.resnet34())]
+    assert len(names) == 16 and names[0] == "layer1.0" and names[-1] == "layer4.2"
+    assert len(residual_blocks(models.resnet50())) == 16

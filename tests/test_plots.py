@@ -68,3 +68,20 @@ def test_conv_animation_bad_input():
         conv_animation(torch.zeros(1, 4, 4), torch.zeros(3, 3))
     with pytest.raises(ValueError, match="kernel_size"):
         conv_animation(torch.zeros(2, 2), torch.zeros(3, 3))
+
+
+def test_plot_architecture_draws_one_arc_per_shortcut():
+    from matplotlib.patches import FancyArrowPatch
+
+    from resnet_utils.models import cifar_resnet, resnet18
+    from resnet_utils.plots import plot_architecture
+
+    def arcs(fig):
+        patches = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
+        return len(patches), sum(p.get_linestyle() in ("--", "dashed") for p in patches)
+
+    assert arcs(plot_architecture(resnet18(), (1, 3, 64, 64))) == (8, 3)  # 3 stages start with a projection
+    assert arcs(plot_architecture(cifar_resnet(20), (1, 3, 32, 32))) == (9, 2)
+    assert arcs(plot_architecture(cifar_resnet(20, residual=False), (1, 3, 32, 32))) == (0, 0)
+    with pytest.raises(ValueError, match="residual blocks"):
+        plot_architecture(torch.nn.Linear(2, 2), (1, 2))
