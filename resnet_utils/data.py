@@ -37,6 +37,7 @@ __all__ = [
     "cifar10",
     "load_cifar10",
     "make_loaders",
+    "SeededDataLoader",
     "DIGITS_CLASSES",
     "CIFAR10_CLASSES",
 ]
@@ -257,6 +258,22 @@ def load_cifar10(root: str | Path, download: bool = False, val_size: float | int
     )
 
 
+class SeededDataLoader(DataLoader):
+    """A ``DataLoader`` whose random transforms repeat with its ``generator``.
+
+    With ``num_workers > 0`` PyTorch seeds every worker from the loader's
+    generator, so augmentations repeat. Without workers the transforms run in
+    the main process and draw from torch's global generator instead; this
+    loader then seeds that generator from its own at the start of every pass,
+    so the same seed gives the same batches either way.
+    """
+
+    def __iter__(self):
+        if self.num_workers == 0 and self.generator is not None:
+            torch.manual_seed(int(torch.randint(0, 2**62, (), generator=self.generator)))
+        return super().__iter__()
+
+
 def make_loaders(splits: DataSplits, batch_size: int = 64, seed: int = 0, num_workers: int = 0,
                  eval_batch_size: int | None = None
                  ) -> tuple[DataLoader, DataLoader | None, DataLoader]:
@@ -276,8 +293,8 @@ def make_loaders(splits: DataSplits, batch_size: int = 64, seed: int = 0, num_wo
     generator = torch.Generator().manual_seed(seed)
     common = dict(num_workers=num_workers, worker_init_fn=seed_worker if num_workers else None,
                   persistent_workers=num_workers > 0)
-    train_loader = DataLoader(splits.train, batch_size=batch_size, shuffle=True,
-                              generator=generator, **common)
+    train_loader = SeededDataLoader(splits.train, batch_size=batch_size, shuffle=True,
+                                    generator=generator, **common)
     val_loader = (DataLoader(splits.val, batch_size=eval_batch_size, **common)
                   if splits.val is not None else None)
     test_loader = DataLoader(splits.test, batch_size=eval_batch_size, **common)

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .train import History
 
-__all__ = ["plot_history", "show_images", "conv_animation", "plot_architecture"]
+__all__ = ["plot_history", "show_images", "conv_animation", "plot_architecture", "LivePlot"]
 
 
 def plot_history(history: History | dict, title: str | None = None) -> Figure:
@@ -41,6 +41,32 @@ def plot_history(history: History | dict, title: str | None = None) -> Figure:
     if title:
         fig.suptitle(title)
     return fig
+
+
+class LivePlot:
+    """A ``fit`` callback that redraws the loss and accuracy curves after every epoch.
+
+    In a notebook the figure updates in place (one output, not one per
+    epoch); the rendered book keeps the last picture. Usage::
+
+        fit(model, train_loader, val_loader, config, callback=LivePlot())
+    """
+
+    def __init__(self, title: str | None = None) -> None:
+        self.title = title
+        self.handle = None
+        self.updates = 0
+
+    def __call__(self, history: History) -> None:
+        from IPython.display import display
+
+        fig = plot_history(history, title=self.title)
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)
+        self.updates += 1
 
 
 def show_images(X: torch.Tensor | np.ndarray, labels: Sequence | None = None, ncols: int = 10,

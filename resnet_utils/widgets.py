@@ -1,6 +1,6 @@
 """Interactive explorers (ipywidgets) whose logic is plain, testable Python.
 
-Chapter 1 (:class:`ConvExplorer`). Each explorer keeps its state in ordinary
+Chapter 1 (:class:`ConvExplorer`) and chapter 4 (:class:`AugmentExplorer`). Each explorer keeps its state in ordinary
 attributes (``result``, ``size_text``) and redraws into an ``ipywidgets.Image``
 holding a PNG, so the rendered book shows the last picture even without a
 running kernel, and the tests drive the controls by setting their values.
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from ._checks import check_tensor
 from .ops import classic_kernels, conv2d_unfold, conv_output_size
 
-__all__ = ["ConvExplorer", "figure_png"]
+__all__ = ["ConvExplorer", "AugmentExplorer", "figure_png"]
 
 
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:
@@ -118,6 +118,80 @@ class ConvExplorer:
         grid = w.GridBox(self.cells, layout=w.Layout(grid_template_columns="repeat(3, 70px)"))
         controls = w.VBox([self.kernel, grid, self.stride, self.padding])
         return w.VBox([w.HBox([controls, self.picture]), self.size_label])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class AugmentExplorer:
+    """Random augmentations of one image: move the sliders, see a grid of samples.
+
+    The controls set a :mod:`torchvision.transforms.v2` pipeline (rotation,
+    shift, horizontal flip, random crop with padding, brightness); ``samples``
+    holds ``num_samples`` draws, seeded so that the same settings give the
+    same grid. ``image`` is ``(C, H, W)`` in [0, 1].
+    """
+
+    def __init__(self, image: torch.Tensor, num_samples: int = 8, seed: int = 0) -> None:
+        import ipywidgets as w
+
+        check_tensor("image", image, ndim=3, floating=True)
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+            raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+        self.image = image.detach().cpu()
+        self.num_samples, self.seed = num_samples, seed
+        style = {"description_width": "90px"}
+        self.degrees = w.FloatSlider(value=0, min=0, max=180, step=5, description="rotation (deg)", style=style)
+        self.translate = w.FloatSlider(value=0, min=0, max=0.3, step=0.05, description="shift (frac)", style=style)
+        self.flip = w.Checkbox(value=False, description="horizontal flip (p=0.5)")
+        self.crop_padding = w.IntSlider(value=0, min=0, max=8, description="crop padding", style=style)
+        self.brightness = w.FloatSlider(value=0, min=0, max=0.8, step=0.1, description="brightness", style=style)
+        self.picture = w.Image(format="png")
+        for control in (self.degrees, self.translate, self.flip, self.crop_padding, self.brightness):
+            control.observe(lambda _: self.update(), names="value")
+        self.update()
+
+    @property
+    def transform(self):
+        """The v2 pipeline the controls describe."""
+        from torchvision.transforms import v2
+
+        steps = []
+        if self.crop_padding.value:
+            steps.append(v2.RandomCrop(self.image.shape[-2:], padding=self.crop_padding.value))
+        if self.flip.value:
+            steps.append(v2.RandomHorizontalFlip(p=0.5))
+        if self.degrees.value or self.translate.value:
+            t = self.translate.value
+            steps.append(v2.RandomAffine(degrees=self.degrees.value, translate=(t, t) if t else None))
+        if self.brightness.value:
+            steps.append(v2.ColorJitter(brightness=self.brightness.value))
+        return v2.Compose(steps) if steps else v2.Identity()
+
+    def update(self) -> None:
+        """Draw new samples with the current settings and redraw the grid."""
+        transform = self.transform
+        torch.manual_seed(self.seed)  # the same settings give the same grid
+        self.samples = torch.stack([transform(self.image) for _ in range(self.num_samples)]).clamp(0, 1)
+        cols = min(self.num_samples, 4)
+        rows = -(-self.num_samples // cols)
+        fig = Figure(figsize=(1.8 * cols, 1.9 * rows), layout="constrained")
+        for i, ax in enumerate(fig.subplots(rows, cols, squeeze=False).flat):
+            ax.axis("off")
+            if i < self.num_samples:
+                img = self.samples[i].permute(1, 2, 0).numpy()
+                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray_r" if img.shape[-1] == 1 else None,
+                          vmin=0, vmax=1)
+        self.picture.value = figure_png(fig)
+
+    @property
+    def widget(self):
+        import ipywidgets as w
+
+        controls = w.VBox([self.degrees, self.translate, self.flip, self.crop_padding, self.brightness])
+        return w.HBox([controls, self.picture])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

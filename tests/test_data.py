@@ -142,3 +142,14 @@ def test_cifar10_reads_the_real_format(tmp_path, monkeypatch):
 def test_bad_arguments(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_same_seed_same_augmented_batches(num_workers):
+    s = load_digits(size=16, augment=True)
+    first = lambda seed: next(iter(make_loaders(s, batch_size=32, seed=seed, num_workers=num_workers)[0]))[0]
+    assert torch.equal(first(3), first(3))
+    assert not torch.equal(first(3), first(4))
+    loader = make_loaders(s, batch_size=32, seed=3, num_workers=num_workers)[0]
+    epoch1, epoch2 = next(iter(loader))[0], next(iter(loader))[0]
+    assert not torch.equal(epoch1, epoch2)  # each pass draws new shuffling and augmentations

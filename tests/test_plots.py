@@ -85,3 +85,24 @@ def test_plot_architecture_draws_one_arc_per_shortcut():
     assert arcs(plot_architecture(cifar_resnet(20, residual=False), (1, 3, 32, 32))) == (0, 0)
     with pytest.raises(ValueError, match="residual blocks"):
         plot_architecture(torch.nn.Linear(2, 2), (1, 2))
+
+
+def test_live_plot_updates_one_display(monkeypatch):
+    import IPython.display
+
+    from resnet_utils.plots import LivePlot
+
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, fig):
+            updates.append(fig)
+
+    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: shown.append(fig) or Handle())
+    live = LivePlot()
+    h = _history()
+    live(h)
+    live(h)
+    live(h)
+    assert len(shown) == 1 and len(updates) == 2 and live.updates == 3
+    assert [len(ax.lines) for ax in updates[-1].axes] == [2, 2]

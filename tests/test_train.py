@@ -179,3 +179,45 @@ def test_cli_writes_json(tmp_path):
     result = json.loads(out.read_text())
     assert 0 <= result["test_accuracy"] <= 1 and result["epochs"] == 1
     assert result["train_seconds"] > 0 and len(result["weights_sha256"]) == 64
+
+
+def test_early_stopping_keeps_the_best_epoch(tiny_splits):
+    """Validation labels opposite to the training labels: learning makes val loss worse from epoch 1."""
+    from resnet_utils.data import DataSplits, ImageDataset
+
+    flipped = ImageDataset(tiny_splits.val.X, 1 - tiny_splits.val.y)
+    splits = DataSplits(tiny_splits.train, flipped, tiny_splits.test, tiny_splits.classes, (0.5,), (0.3,), 1, 8)
+    train_loader, val_loader, _ = make_loaders(splits, batch_size=16)
+    model = _model()
+    history = fit(model, train_loader, val_loader, replace(FAST, num_epochs=10, patience=2, schedule="constant"))
+    best = history.best_epoch
+    assert history.num_epochs == best + 2 < 10  # stopped two epochs after the best one
+    assert history.val_loss[best - 1] == min(history.val_loss)
+    reference = _model()
+    fit(reference, make_loaders(splits, batch_size=16)[0], val_loader,
+        replace(FAST, num_epochs=best, schedule="constant"))
+    # the constant schedule makes the first `best` epochs of both runs identical
+    assert state_dict_sha256(model) == state_dict_sha256(reference)
+
+
+def test_early_stopping_needs_validation(tiny_splits):
+    with pytest.raises(ValueError, match="val_loader"):
+        fit(_model(), make_loaders(tiny_splits, batch_size=16)[0], None, replace(FAST, patience=2))
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(patience=0)
+
+
+def test_lr_range_test(tiny_splits):
+    from resnet_utils.train import lr_range_test
+
+    model = _model()
+    before = state_dict_sha256(model)
+    loader = make_loaders(tiny_splits, batch_size=8)[0]
+    lrs, losses = lr_range_test(model, loader, min_lr=1e-4, max_lr=1e4, num_steps=40, device="cpu")
+    assert state_dict_sha256(model) == before  # weights restored
+    assert len(lrs) == len(losses) <= 40 and lrs[0] == pytest.approx(1e-4)
+    ratios = [b / a for a, b in zip(lrs, lrs[1:])]
+    assert max(ratios) == pytest.approx(min(ratios)) == pytest.approx((1e8) ** (1 / 39))  # exponential
+    assert len(lrs) < 40  # a learning rate of 1e4 blows the loss up: the test stops early
+    with pytest.raises(ValueError, match="max_lr"):
+        lr_range_test(model, loader, min_lr=1.0, max_lr=0.1)

@@ -54,3 +54,35 @@ def test_bad_arguments(image):
         ConvExplorer(image, kernel="gauss")
     with pytest.raises(ValueError, match="image"):
         ConvExplorer(image[None])
+
+
+def test_augment_explorer_controls():
+    from resnet_utils.widgets import AugmentExplorer
+
+    torch.manual_seed(1)
+    img = torch.rand(1, 12, 12)
+    ex = AugmentExplorer(img, num_samples=6)
+    assert ex.samples.shape == (6, 1, 12, 12)
+    assert all(torch.equal(s, img) for s in ex.samples)  # no augmentation selected: the image itself
+    ex.flip.value = True
+    flips = [torch.equal(s, img.flip(-1)) for s in ex.samples]
+    assert any(flips) and not all(flips)  # p = 0.5
+    assert all(f or torch.equal(s, img) for f, s in zip(flips, ex.samples))
+    first = ex.samples.clone()
+    ex.update()
+    assert torch.equal(first, ex.samples)  # seeded: same settings, same grid
+    ex.flip.value = False
+    ex.degrees.value = 30
+    assert not all(torch.equal(s, img) for s in ex.samples)
+    before = ex.picture.value
+    ex.crop_padding.value = 3
+    assert ex.picture.value != before and ex.samples.shape == (6, 1, 12, 12)
+
+
+def test_augment_explorer_bad_arguments():
+    from resnet_utils.widgets import AugmentExplorer
+
+    with pytest.raises(ValueError, match="image"):
+        AugmentExplorer(torch.rand(12, 12))
+    with pytest.raises(ValueError, match="num_samples"):
+        AugmentExplorer(torch.rand(1, 12, 12), num_samples=0)
