@@ -1,6 +1,7 @@
 """Interactive explorers (ipywidgets) whose logic is plain, testable Python.
 
-Chapter 1 (:class:`ConvExplorer`) and chapter 4 (:class:`AugmentExplorer`). Each explorer keeps its state in ordinary
+Chapter 1 (:class:`ConvExplorer`), chapter 4 (:class:`AugmentExplorer`) and
+chapter 6 (:class:`ThresholdExplorer`). Each explorer keeps its state in ordinary
 attributes (``result``, ``size_text``) and redraws into an ``ipywidgets.Image``
 holding a PNG, so the rendered book shows the last picture even without a
 running kernel, and the tests drive the controls by setting their values.
@@ -18,7 +19,7 @@ from matplotlib.figure import Figure
 from ._checks import check_tensor
 from .ops import classic_kernels, conv2d_unfold, conv_output_size
 
-__all__ = ["ConvExplorer", "AugmentExplorer", "figure_png"]
+__all__ = ["ConvExplorer", "AugmentExplorer", "ThresholdExplorer", "figure_png"]
 
 
 def figure_png(fig: Figure, dpi: int = 90) -> bytes:
@@ -192,6 +193,81 @@ class AugmentExplorer:
 
         controls = w.VBox([self.degrees, self.translate, self.flip, self.crop_padding, self.brightness])
         return w.HBox([controls, self.picture])
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class ThresholdExplorer:
+    """One class against the rest: move the threshold, see TPR, FPR and precision.
+
+    An example counts as predicted positive when its probability for
+    ``positive_class`` is at least the threshold. The picture shows the
+    one-vs-rest ROC and precision-recall curves with the current operating
+    point; ``tpr``, ``fpr``, ``precision`` and ``counts`` hold the numbers.
+    """
+
+    def __init__(self, y_true, y_prob, positive_class: int = 0, threshold: float = 0.5,
+                 class_names: list[str] | None = None) -> None:
+        import ipywidgets as w
+        from sklearn.metrics import precision_recall_curve, roc_curve
+
+        from .metrics import _check_labels_probs
+
+        self.y_true, self.y_prob = _check_labels_probs(y_true, y_prob)
+        k = self.y_prob.shape[1]
+        names = class_names or [str(c) for c in range(k)]
+        if len(names) != k:
+            raise ValueError(f"class_names must have {k} entries, got {len(names)}")
+        if not isinstance(positive_class, int) or not 0 <= positive_class < k:
+            raise ValueError(f"positive_class must be an int in 0..{k - 1}, got {positive_class!r}")
+        self._roc_curve, self._pr_curve = roc_curve, precision_recall_curve
+        self.positive = w.Dropdown(options=[(n, i) for i, n in enumerate(names)], value=positive_class,
+                                   description="class")
+        self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01, description="threshold",
+                                       readout_format=".2f")
+        self.label = w.HTML()
+        self.picture = w.Image(format="png")
+        self.positive.observe(lambda _: self.update(), names="value")
+        self.threshold.observe(lambda _: self.update(), names="value")
+        self.update()
+
+    def update(self) -> None:
+        """Recompute the operating point and redraw."""
+        c, t = self.positive.value, self.threshold.value
+        actual = self.y_true == c
+        score = self.y_prob[:, c]
+        predicted = score >= t
+        tp, fp = int(np.sum(predicted & actual)), int(np.sum(predicted & ~actual))
+        fn, tn = int(np.sum(~predicted & actual)), int(np.sum(~predicted & ~actual))
+        self.counts = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+        self.tpr = tp / (tp + fn) if tp + fn else float("nan")
+        self.fpr = fp / (fp + tn) if fp + tn else float("nan")
+        self.precision = tp / (tp + fp) if tp + fp else float("nan")
+        self.label.value = (f"threshold {t:.2f}: TP {tp}, FP {fp}, FN {fn}, TN {tn} &mdash; "
+                            f"TPR (recall) {self.tpr:.3f}, FPR {self.fpr:.4f}, precision {self.precision:.3f}")
+        fig = Figure(figsize=(8, 3.4), layout="constrained")
+        ax_roc, ax_pr = fig.subplots(1, 2)
+        fpr, tpr, _ = self._roc_curve(actual, score)
+        prec, rec, _ = self._pr_curve(actual, score)
+        ax_roc.plot(fpr, tpr)
+        ax_roc.plot([0, 1], [0, 1], ls=":", color="gray")
+        ax_roc.plot([self.fpr], [self.tpr], "o", color="red")
+        ax_roc.set(xlabel="false-positive rate", ylabel="true-positive rate",
+                   title=f"ROC, class {self.positive.label} vs rest")
+        ax_pr.plot(rec, prec)
+        if tp + fp:
+            ax_pr.plot([self.tpr], [self.precision], "o", color="red")
+        ax_pr.set(xlabel="recall", ylabel="precision", title="precision-recall", ylim=(0, 1.02))
+        self.picture.value = figure_png(fig)
+
+    @property
+    def widget(self):
+        import ipywidgets as w
+
+        return w.VBox([w.HBox([self.positive, self.threshold]), self.label, self.picture])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

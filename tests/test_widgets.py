@@ -86,3 +86,27 @@ def test_augment_explorer_bad_arguments():
         AugmentExplorer(torch.rand(12, 12))
     with pytest.raises(ValueError, match="num_samples"):
         AugmentExplorer(torch.rand(1, 12, 12), num_samples=0)
+
+
+def test_threshold_explorer_matches_sklearn():
+    import numpy as np
+    from sklearn.metrics import confusion_matrix
+
+    from resnet_utils.widgets import ThresholdExplorer
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 200)
+    prob = rng.dirichlet([1, 1, 1], 200)
+    prob[np.arange(200), y] += 0.5
+    prob /= prob.sum(1, keepdims=True)
+    ex = ThresholdExplorer(y, prob, positive_class=2, threshold=0.4)
+    for c, t in [(2, 0.4), (0, 0.7), (1, 0.05)]:
+        ex.positive.value, ex.threshold.value = c, t
+        tn, fp, fn, tp = confusion_matrix(y == c, prob[:, c] >= t).ravel()
+        assert ex.counts == {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+        assert ex.tpr == tp / (tp + fn) and ex.fpr == fp / (fp + tn)
+        assert f"TP {tp}," in ex.label.value
+    ex.threshold.value = 0.0
+    assert ex.tpr == 1.0 and ex.fpr == 1.0  # everything is positive
+    with pytest.raises(ValueError, match="positive_class"):
+        ThresholdExplorer(y, prob, positive_class=3)
