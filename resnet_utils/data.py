@@ -38,6 +38,8 @@ __all__ = [
     "load_cifar10",
     "make_loaders",
     "SeededDataLoader",
+    "subset_per_class",
+    "per_class_indices",
     "DIGITS_CLASSES",
     "CIFAR10_CLASSES",
 ]
@@ -300,3 +302,29 @@ def make_loaders(splits: DataSplits, batch_size: int = 64, seed: int = 0, num_wo
     test_loader = DataLoader(splits.test, batch_size=eval_batch_size, **common)
     return train_loader, val_loader, test_loader
 
+
+
+def subset_per_class(dataset: ImageDataset, per_class: int, seed: int = 0) -> ImageDataset:
+    """``per_class`` randomly chosen images of every class (seeded), same transform.
+
+    Builds the few-label training sets of chapter 7. Raises ``ValueError``
+    when a class has fewer images than asked for.
+    """
+    if not isinstance(dataset, ImageDataset):
+        raise TypeError(f"dataset must be an ImageDataset, got {type(dataset).__name__}")
+    index = per_class_indices(dataset.y, per_class, seed, num_classes=len(dataset.classes))
+    return ImageDataset(dataset.X[index], dataset.y[index], dataset.transform, dataset.classes)
+
+
+def per_class_indices(y: Tensor, per_class: int, seed: int = 0, num_classes: int | None = None) -> Tensor:
+    """Sorted indices of ``per_class`` randomly chosen examples of every class (seeded)."""
+    check_tensor("y", y, ndim=1)
+    per_class = check_int("per_class", per_class, min_value=1)
+    g = torch.Generator().manual_seed(check_int("seed", seed, min_value=0))
+    chosen = []
+    for c in range(num_classes if num_classes is not None else int(y.max()) + 1):
+        idx = torch.nonzero(y == c).flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"per_class={per_class} but class {c} has only {len(idx)} images")
+        chosen.append(idx[torch.randperm(len(idx), generator=g)[:per_class]])
+    return torch.cat(chosen).sort().values
