@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help venv book test unit notebooks lab clean check-clean
+.PHONY: help venv book test unit notebooks student student-check browser-test lab clean
 
 help:
 	@echo "make book   build the executed book into _build/html (sets up .venv first)"
 	@echo "make test   unit tests + every notebook executed with nbmake"
 	@echo "make lab    open the notebooks in JupyterLab"
+	@echo "make student  the student edition (solutions replaced by stubs) in student/"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
 # The environment: created when missing, reinstalled when requirements change.
@@ -24,6 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 venv: $(STAMP)
 
 book: $(STAMP)
+	$(BIN)/python tools/fetch_assets.py
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo "The book is in _build/html/index.html"
 
@@ -34,6 +36,17 @@ notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbmake --nbmake-timeout=300 -q $(NOTEBOOKS)
 
 test: unit notebooks
+
+student: $(STAMP)
+	$(BIN)/python -m resnet_utils.student notebooks student
+
+# The student edition runs up to its exercises; only the stubs' own failures are tolerated.
+student-check: student
+	$(BIN)/python -m resnet_utils.student --check student/*.ipynb
+
+# Every page of the built book in headless Chromium (needs `make book` and Debian's chromium).
+browser-test: $(STAMP)
+	$(BIN)/python -m pytest browser_tests -q
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

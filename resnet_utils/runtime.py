@@ -18,7 +18,7 @@ import torch
 
 from ._checks import check_int
 
-__all__ = ["resolve_device", "seed_everything", "seed_worker", "versions"]
+__all__ = ["resolve_device", "seed_everything", "seed_worker", "versions", "stamp"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -100,3 +100,17 @@ def versions() -> dict[str, str]:
         "executed": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         "executable": os.path.basename(sys.executable),
     }
+
+
+def stamp():
+    """The line that ends every chapter: when it was executed, with which versions, on what.
+
+    Returns an ``IPython.display.Markdown`` so the rendered page shows it as text.
+    """
+    from IPython.display import Markdown
+
+    v = versions()
+    where = (f"GPU: {torch.cuda.get_device_name()}" if torch.cuda.is_available()
+             else f"CPU, {v['cpu_threads']} threads")
+    return Markdown(f"*This page was executed on {v['executed']} with Python {v['python']}, "
+                    f"torch {v['torch']} and torchvision {v['torchvision']} ({where}).*")

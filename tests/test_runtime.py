@@ -49,3 +49,12 @@ def test_seed_everything_repeats_all_generators():
 def test_versions():
     v = versions()
     assert v["torch"] == torch.__version__ and set(v) >= {"python", "torchvision", "executed"}
+
+
+def test_stamp_names_versions_and_date():
+    import torchvision
+
+    from resnet_utils.runtime import stamp
+
+    text = stamp().data
+    assert torch.__version__ in text and torchvision.__version__ in text and versions()["executed"] in text

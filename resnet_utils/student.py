@@ -1,0 +1,151 @@
+"""The student edition: the chapters with every solution replaced by a stub.
+
+``make student`` runs ``python -m resnet_utils.student notebooks student``.
+Cells tagged ``solution`` keep their function and class signatures, with
+bodies that ``raise NotImplementedError``; assignments become
+``name = ...``; the check cells stay, so students get instant feedback from
+:mod:`resnet_utils.exercises`. The markdown that wraps solutions in the
+rendered book (``solution-start``/``solution-end``) is removed.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+__all__ = ["stub_source", "make_student_notebook", "check_student_notebook", "main"]
+
+BANNER = ("**Student edition.** The solutions to the exercises have been removed. Write your answer in each "
+          "cell marked `# Your code here`, then run the check cell below it: it tells you at once whether "
+          "your answer is right, and if not, what went wrong.")
+
+
+def _stub_function(node: ast.FunctionDef, indent: str = "") -> list[str]:
+    lines = [f"{indent}def {node.name}({ast.unparse(node.args)}):"]
+    doc = ast.get_docstring(node)
+    if doc:
+        lines.append(f'{indent}    """{doc}"""')
+    lines += [f"{indent}    # Your code here", f"{indent}    raise NotImplementedError"]
+    return lines
+
+
+def stub_source(source: str) -> str:
+    """Replace the solution code in ``source`` by stubs (see the module docstring)."""
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a str, got {type(source).__name__}")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise ValueError(f"source is not valid Python: {err}") from err
+    out: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            out.append(ast.unparse(node))
+        elif isinstance(node, ast.FunctionDef):
+            out.append("\n".join(_stub_function(node)))
+        elif isinstance(node, ast.ClassDef):
+            bases = ", ".join(ast.unparse(b) for b in node.bases)
+            lines = [f"class {node.name}({bases}):" if bases else f"class {node.name}:"]
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    lines += _stub_function(item, "    ") + [""]
+            out.append("\n".join(lines).rstrip() if len(lines) > 1 else lines[0] + "\n    pass  # Your code here")
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out.append(" = ".join(ast.unparse(t) for t in targets) + " = ...  # Your answer here")
+    return "\n\n\n".join(out) + "\n"
+
+
+def make_student_notebook(src: str | Path, dst: str | Path) -> int:
+    """Write the student edition of notebook ``src`` to ``dst``; return the number of stubbed cells."""
+    import nbformat
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise FileNotFoundError(f"notebook {str(src)!r} does not exist")
+    nb = nbformat.read(src, as_version=4)
+    cells, stubbed = [], 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        text = cell.source
+        if cell.cell_type == "markdown" and ("{solution-start}" in text or "{solution-end}" in text):
+            continue
+        if cell.cell_type == "code" and "solution" in tags:
+            cell.source = stub_source(text)
+            cell.metadata["tags"] = [t for t in tags if t != "solution"] + ["exercise-stub"]
+            stubbed += 1
+        cells.append(cell)
+    if stubbed:
+        cells.insert(1, nbformat.v4.new_markdown_cell(BANNER))
+    nb.cells = cells
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"s{i:03d}"
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dst)
+    return stubbed
+
+
+# Errors a stub may cause in the check cells after it; anything else is a real failure.
+TOLERATED = {"NotImplementedError", "AssertionError", "TypeError", "AttributeError", "ValueError",
+             "InvalidParameterError"}  # scikit-learn's, when an answer is still `...`
+
+
+def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
+    """Execute a student notebook; return the problems found (an empty list means it is fine).
+
+    Every cell before the first exercise stub must run without error (the
+    chapter itself works); after it, only the failures a stub causes in the
+    check cells are tolerated.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    first_stub = next((i for i, c in enumerate(nb.cells)
+                       if "exercise-stub" in c.get("metadata", {}).get("tags", [])), len(nb.cells))
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") != "error":
+                continue
+            where = f"{path.name} cell {i}: {out['ename']}: {out['evalue'][:200]}"
+            if i < first_stub:
+                problems.append(f"{where} (before the first exercise: the chapter itself fails)")
+            elif out["ename"] not in TOLERATED:
+                problems.append(f"{where} (not an error an unanswered exercise should cause)")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m resnet_utils.student SRC_DIR DST_DIR`` converts every notebook of SRC_DIR;
+    ``python -m resnet_utils.student --check NOTEBOOK...`` executes student notebooks and checks them."""
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--check"]:
+        problems = []
+        for nb_path in args[1:]:
+            found = check_student_notebook(nb_path)
+            print(f"{nb_path}: {'ok' if not found else f'{len(found)} problem(s)'}")
+            problems += found
+        for problem in problems:
+            print(f"python -m resnet_utils.student: error: {problem}", file=sys.stderr)
+        return 1 if problems else 0
+    if len(args) != 2:
+        print("usage: python -m resnet_utils.student SRC_DIR DST_DIR | --check NOTEBOOK...", file=sys.stderr)
+        return 2
+    src_dir, dst_dir = Path(args[0]), Path(args[1])
+    notebooks = sorted(src_dir.glob("*.ipynb"))
+    if not notebooks:
+        print(f"python -m resnet_utils.student: error: no notebooks in {src_dir}", file=sys.stderr)
+        return 1
+    for path in notebooks:
+        n = make_student_notebook(path, dst_dir / path.name)
+        print(f"{dst_dir / path.name}: {n} solution cell(s) replaced by stubs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

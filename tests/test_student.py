@@ -1,0 +1,85 @@
+"""resnet_utils.student: solutions become stubs, checks stay, and the stubs fail the checks."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from resnet_utils.student import main, make_student_notebook, stub_source
+
+SOLUTION = '''
+import torch
+
+def my_conv2d(input, weight, bias=None, stride=1, padding=0):
+    """Loops."""
+    return torch.zeros(1)
+
+
+class Block(torch.nn.Module):
+    def __init__(self, a, b, stride=1):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+answer = 16
+'''
+
+
+def test_stub_source_keeps_signatures_not_bodies():
+    stub = stub_source(SOLUTION)
+    assert "def my_conv2d(input, weight, bias=None, stride=1, padding=0):" in stub
+    assert "class Block(torch.nn.Module):" in stub and "def forward(self, x):" in stub
+    assert "answer = ...  # Your answer here" in stub and "import torch" in stub
+    assert "torch.zeros" not in stub and "16" not in stub and "return x" not in stub
+    namespace = {}
+    exec(stub, namespace)
+    with pytest.raises(NotImplementedError):
+        namespace["my_conv2d"](None, None)
+
+
+def test_stubbed_answer_fails_its_checker():
+    from resnet_utils.exercises import check_conv2d
+
+    namespace = {}
+    exec(stub_source(SOLUTION), namespace)
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        check_conv2d(namespace["my_conv2d"])
+
+
+def test_make_student_notebook(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter"),
+                nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
+                nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]}),
+                nbformat.v4.new_markdown_cell("```{solution-end}\n```"),
+                nbformat.v4.new_code_cell("check_conv2d(my_conv2d)")]
+    src = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, src)
+    assert make_student_notebook(src, tmp_path / "out" / "01_x.ipynb") == 1
+    out = nbformat.read(tmp_path / "out" / "01_x.ipynb", as_version=4)
+    sources = [c.source for c in out.cells]
+    assert not any("solution-start" in s or "solution-end" in s for s in sources)
+    assert "Student edition" in sources[1] and "check_conv2d(my_conv2d)" in sources[-1]
+    assert "torch.zeros" not in "".join(sources)
+
+
+def test_every_chapter_solution_is_stubbed(tmp_path):
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    assert main([str(root), str(tmp_path)]) == 0
+    for path in sorted(root.glob("0[1-7]_*.ipynb")):
+        original = json.loads(path.read_text())
+        student = json.loads((tmp_path / path.name).read_text())
+        n_solutions = sum("solution" in c.get("metadata", {}).get("tags", []) for c in original["cells"])
+        n_stubs = sum("exercise-stub" in c.get("metadata", {}).get("tags", []) for c in student["cells"])
+        assert n_solutions >= 1 and n_stubs == n_solutions, path.name
+
+
+def test_cli_errors(tmp_path, capsys):
+    assert main([]) == 2
+    assert main([str(tmp_path), str(tmp_path / "out")]) == 1
+    assert "no notebooks" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):
+        make_student_notebook(tmp_path / "missing.ipynb", tmp_path / "x.ipynb")
