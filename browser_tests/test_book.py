@@ -78,6 +78,7 @@ def test_page(page_path, base_url, browser):
     page.route("**/*", route)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("response", lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None)
     page.goto(base_url + page_path, wait_until="networkidle")
     html = page.content()
 

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .train import History
 
-__all__ = ["plot_history", "show_images", "conv_animation", "plot_architecture", "LivePlot"]
+__all__ = ["plot_history", "show_images", "conv_animation", "animation_html", "plot_architecture", "LivePlot"]
 
 
 def plot_history(history: History | dict, title: str | None = None) -> Figure:
@@ -203,3 +203,28 @@ def plot_architecture(model: torch.nn.Module, input_shape: Sequence[int], title:
     ax.set_title(title or f"{type(model).__name__}: {len(blocks)} blocks; arcs are shortcuts "
                  f"(dashed: the shape changes)", fontsize=9)
     return fig
+
+
+_BUTTON_SYMBOLS = {  # characters present in common system fonts (DejaVu, Arial, Segoe UI)
+    "fa fa-minus": "&minus;", "fa fa-plus": "+", "fa fa-fast-backward": "&#x21E4;",
+    "fa fa-step-backward": "&laquo;", "fa fa-play fa-flip-horizontal": "&#x25C0;", "fa fa-pause": "&#x275A;&#x275A;",
+    "fa fa-play": "&#x25B6;", "fa fa-step-forward": "&raquo;", "fa fa-fast-forward": "&#x21E5;"}
+
+
+def animation_html(anim) -> str:
+    """An animation as self-contained JavaScript HTML (``to_jshtml``) that loads nothing from the web.
+
+    Matplotlib's player links Font Awesome 4 from a CDN for its button icons;
+    offline that link fails and the buttons are blank. This drops the link
+    and draws the buttons with Unicode symbols instead.
+    """
+    import re
+
+    from matplotlib import animation
+
+    if not isinstance(anim, animation.Animation):
+        raise TypeError(f"anim must be a matplotlib Animation, got {type(anim).__name__}")
+    html = re.sub(r'<link rel="stylesheet"\s*href="https://[^"]*font-awesome[^"]*">', "", anim.to_jshtml())
+    for cls, symbol in _BUTTON_SYMBOLS.items():
+        html = html.replace(f'<i class="{cls}"></i>', symbol)
+    return html

@@ -117,8 +117,8 @@ class ConvExplorer:
         import ipywidgets as w
 
         grid = w.GridBox(self.cells, layout=w.Layout(grid_template_columns="repeat(3, 70px)"))
-        controls = w.VBox([self.kernel, grid, self.stride, self.padding])
-        return w.VBox([w.HBox([controls, self.picture]), self.size_label])
+        controls = w.HBox([w.VBox([self.kernel, self.stride, self.padding]), grid])
+        return w.VBox([controls, self.picture, self.size_label])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -192,7 +192,7 @@ class AugmentExplorer:
         import ipywidgets as w
 
         controls = w.VBox([self.degrees, self.translate, self.flip, self.crop_padding, self.brightness])
-        return w.HBox([controls, self.picture])
+        return w.VBox([controls, self.picture])
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

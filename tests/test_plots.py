@@ -106,3 +106,13 @@ def test_live_plot_updates_one_display(monkeypatch):
     live(h)
     assert len(shown) == 1 and len(updates) == 2 and live.updates == 3
     assert [len(ax.lines) for ax in updates[-1].axes] == [2, 2]
+
+
+def test_animation_html_is_offline():
+    from resnet_utils.plots import animation_html, conv_animation
+
+    html = animation_html(conv_animation(torch.zeros(3, 3), torch.ones(2, 2)))
+    assert "https://" not in html and "<i class=" not in html
+    assert html.count("data:image/png") == 4 and "&#x25B6;" in html
+    with pytest.raises(TypeError, match="anim"):
+        animation_html("not an animation")

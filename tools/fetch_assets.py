@@ -3,7 +3,7 @@
 Run by `make book` before Jupyter Book. Downloads three pinned npm packages
 from the npm registry (once; they are cached in .cache/npm), checks each
 against the integrity hash the registry publishes, and unpacks what the
-pages use into _static/vendor/ (ignored by git):
+pages use into _assets/vendor/ (ignored by git; Sphinx copies it to _static/vendor/):
 
 - MathJax 3 (typesets the formulas),
 - RequireJS and @jupyter-widgets/html-manager (draw the saved widget views).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "npm"
-VENDOR = ROOT / "_static" / "vendor"
+VENDOR = ROOT / "_assets" / "vendor"  # html_static_path: copied to _build/html/_static/vendor
 
 # name, version, sha512 integrity (from `npm view NAME@VERSION dist.integrity`), files to keep: {tar prefix: dest}
 PACKAGES = [
@@ -37,7 +37,7 @@ PACKAGES = [
      {"package/require.js": "requirejs/require.js"}),
     ("@jupyter-widgets/html-manager", "1.0.15",
      "5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-     {"package/dist/": "html-manager/"}),
+     {"package/dist/": "npm/@jupyter-widgets/html-manager/dist/"}),  # laid out like the CDN it replaces
 ]
 
 
@@ -65,7 +65,7 @@ def tarball(name: str, version: str, integrity: str) -> bytes:
 
 def main() -> int:
     stamp = VENDOR / ".versions"
-    wanted = "\n".join(f"{n}@{v}" for n, v, _, _ in PACKAGES)
+    wanted = "\n".join(f"{n}@{v} {keep}" for n, v, _, keep in PACKAGES)
     if stamp.exists() and stamp.read_text() == wanted:
         return 0
     staging = VENDOR.with_name("vendor.tmp")
