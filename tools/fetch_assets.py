@@ -3,7 +3,7 @@
 Run by `make book` before Jupyter Book. Downloads three pinned npm packages
 from the npm registry (once; they are cached in .cache/npm), checks each
 against the integrity hash the registry publishes, and unpacks what the
-pages use into _assets/vendor/ (ignored by git; Sphinx copies it to _static/vendor/):
+pages use into _assets/offline/ (ignored by git; Sphinx copies it to _static/offline/):
 
 - MathJax 3 (typesets the formulas),
 - RequireJS and @jupyter-widgets/html-manager (draw the saved widget views).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "npm"
-VENDOR = ROOT / "_assets" / "vendor"  # html_static_path: copied to _build/html/_static/vendor
+VENDOR = ROOT / "_assets" / "offline"  # html_static_path: copied to _build/html/_static/offline
 
 # name, version, sha512 integrity (from `npm view NAME@VERSION dist.integrity`), files to keep: {tar prefix: dest}
 PACKAGES = [
@@ -65,10 +65,10 @@ def tarball(name: str, version: str, integrity: str) -> bytes:
 
 def main() -> int:
     stamp = VENDOR / ".versions"
-    wanted = "\n".join(f"{n}@{v} {keep}" for n, v, _, keep in PACKAGES)
+    wanted = "\n".join(f"{n}@{v} {keep}" for n, v, _, keep in PACKAGES) + "\nfonts-twice"
     if stamp.exists() and stamp.read_text() == wanted:
         return 0
-    staging = VENDOR.with_name("vendor.tmp")
+    staging = VENDOR.with_name("offline.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     for name, version, integrity, keep in PACKAGES:
         try:
@@ -86,6 +86,12 @@ def main() -> int:
                         target = staging / rel
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(tar.extractfile(member).read())
+    # The widget manager resolves its icon fonts next to its bundle or one folder up, depending on
+    # which of its modules loads first (seen as an intermittent 404 in the browser test): serve both.
+    dist = staging / "npm" / "@jupyter-widgets" / "html-manager" / "dist"
+    for font in dist.iterdir():
+        if font.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+            shutil.copyfile(font, dist.parent.parent / font.name)
     (staging / ".versions").write_text(wanted)
     shutil.rmtree(VENDOR, ignore_errors=True)
     staging.replace(VENDOR)

@@ -3,7 +3,7 @@
 - Jupyter Book 1 initialises sphinx-thebe's inline configuration twice, so each
   page declared ``const THEBE_JS_URL`` twice (a console error in every browser):
   keep the first copy of each script.
-- The ipywidgets HTML manager (served from _static/vendor, see
+- The ipywidgets HTML manager (served from _static/offline, see
   tools/fetch_assets.py) loads its modules through RequireJS and its fonts from
   ``__jupyter_widgets_assets_path__``: point both at the local copy, relative
   to each page's content root.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ASSETS_PATH = (
     "(function () {"
-    " var npm = new URL((document.documentElement.dataset.content_root || './') + '_static/vendor/npm/',"
+    " var npm = new URL((document.documentElement.dataset.content_root || './') + '_static/offline/npm/',"
     " document.baseURI).href;"
     " window.__jupyter_widgets_assets_path__ = npm + '@jupyter-widgets/html-manager/dist/';"
     # RequireJS reads a global `require` object as its configuration if it exists before require.js loads:
