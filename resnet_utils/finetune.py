@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_int, check_number
+from ._checks import check_bool, check_choice, check_int, check_number
 from .checkpoint import atomic_write_json, load_checkpoint, save_checkpoint
 from .models import build_model
 
@@ -187,9 +187,13 @@ class TransferConfig:
     backbone_lr_factor: float = 0.1  # fine-tuning: the backbone learns this much slower
     seed: int = 0
     device: str = "auto"
+    precision: str = "fp32"  # or "bf16" / "fp16" / "auto" (bf16 where fast), for every run (chapter 8)
+    channels_last: bool = False
     progress: bool = False
 
     def __post_init__(self) -> None:
+        check_choice("precision", self.precision, ["fp32", "bf16", "fp16", "auto"])
+        check_bool("channels_last", self.channels_last)
         self.labels_per_class = tuple(self.labels_per_class)
         if not self.labels_per_class:
             raise ValueError("labels_per_class must list at least one budget, e.g. (1, 3, 10)")
@@ -211,9 +215,10 @@ def _downstream(model: nn.Module, train_set, test_loader, config: TransferConfig
     loader = SeededDataLoader(train_set, batch_size=min(32, len(train_set)), shuffle=True,
                               generator=torch.Generator().manual_seed(config.seed))
     cfg = TrainConfig(num_epochs=math.ceil(config.steps / len(loader)), lr=config.lr, weight_decay=5e-4,
-                      label_smoothing=0.1, device=config.device, seed=config.seed, progress=False)
+                      label_smoothing=0.1, device=config.device, seed=config.seed, progress=False,
+                      precision=config.precision, channels_last=config.channels_last)
     fit(model, loader, None, cfg, param_groups=groups)
-    return evaluate(model, test_loader, config.device)[1]
+    return evaluate(model, test_loader, config.device, cfg.precision, config.channels_last)[1]
 
 
 def pretrain_digits(config: TransferConfig | None = None) -> tuple[nn.Module, Any]:
@@ -228,6 +233,7 @@ def pretrain_digits(config: TransferConfig | None = None) -> tuple[nn.Module, An
     model = build_model(config.arch, num_classes=10, in_channels=1, width=config.width)
     history = pretrain_contrastive(model, splits.train.X,
                                    PretrainConfig(num_epochs=config.pretrain_epochs, device=config.device,
+                                                  precision=config.precision, channels_last=config.channels_last,
                                                   seed=config.seed, progress=config.progress),
                                    normalize=splits.train.transform)  # the split's mean/std
     return model, history
@@ -291,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=_positive(float), default=TransferConfig.lr)
     parser.add_argument("--arch", default=TransferConfig.arch)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16", "auto"], default="fp32")
+    parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--save-pretrained", metavar="PATH", help="also save the pretrained model here")
     parser.add_argument("--pretrained", metavar="PATH", help="skip pretraining: load this save_pretrained file")
     parser.add_argument("--json", metavar="PATH")
@@ -304,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--seed must be >= 0, got {args.seed}")
         config = TransferConfig(arch=args.arch, labels_per_class=tuple(args.labels_per_class),
                                 pretrain_epochs=args.pretrain_epochs, steps=args.steps, lr=args.lr,
-                                seed=args.seed, device=args.device, progress=not args.quiet)
+                                seed=args.seed, device=args.device, precision=args.precision,
+                                channels_last=args.channels_last, progress=not args.quiet)
         extra: dict[str, Any] = {}
         if args.pretrained:
             pretrained = load_pretrained(args.arch, checkpoint=args.pretrained)

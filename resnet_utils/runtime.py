@@ -18,7 +18,7 @@ import torch
 
 from ._checks import check_int
 
-__all__ = ["resolve_device", "seed_everything", "seed_worker", "versions", "stamp"]
+__all__ = ["resolve_device", "bf16_supported", "resolve_precision", "autocast", "seed_everything", "seed_worker", "versions", "stamp"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -58,6 +58,50 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     elif dev.type != "cpu":
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}")
     return dev
+
+
+def bf16_supported(device: str | torch.device = "cpu") -> bool:
+    """Whether ``device`` runs bfloat16 convolutions natively (fast), not by emulation.
+
+    CUDA: ``torch.cuda.is_bf16_supported()`` (Ampere and newer). CPU: oneDNN's
+    bf16 kernels, which need AVX512-BF16 or AMX; elsewhere bf16 on a CPU is
+    emulated and slower than fp32.
+    """
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if dev.type == "cpu":
+        try:
+            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):  # a build without oneDNN
+            return False
+    return False
+
+
+def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
+    """Turn ``"auto"`` into ``"bf16"`` where :func:`bf16_supported`, else ``"fp32"``; check the others.
+
+    ``"fp16"`` needs CUDA (it also needs a gradient scaler, which ``fit``
+    adds); ``"bf16"`` on a GPU without support is refused.
+    """
+    if precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ValueError(f"precision must be one of 'auto', 'fp32', 'bf16', 'fp16'; got {precision!r}")
+    dev = resolve_device(device)
+    if precision == "auto":
+        return "bf16" if bf16_supported(dev) else "fp32"
+    if precision == "fp16" and dev.type != "cuda":
+        raise ValueError(f"precision='fp16' needs a CUDA device (got device {dev}); use 'bf16' or 'fp32'")
+    if precision == "bf16" and dev.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError("precision='bf16' is not supported by this GPU; use 'fp16' or 'fp32'")
+    return precision
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The autocast context for ``precision`` on ``device`` (a no-op for fp32); ``precision`` already resolved."""
+    if precision == "fp32":
+        return torch.autocast(device.type, enabled=False)
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -32,12 +32,12 @@ from tqdm.auto import tqdm
 from ._checks import check_bool, check_choice, check_int, check_number
 from .checkpoint import (atomic_write_json, get_rng_state, load_checkpoint, save_checkpoint,
                          set_rng_state, state_dict_sha256)
-from .runtime import resolve_device, seed_everything, versions
+from .runtime import autocast, resolve_device, resolve_precision, seed_everything, versions
 
 __all__ = ["TrainConfig", "History", "Recipe", "RECIPES", "fit", "evaluate", "autocast",
            "lr_range_test", "run_recipe", "main"]
 
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["fp32", "bf16", "fp16", "auto"]
 Schedule = Literal["onecycle", "cosine", "step", "constant"]
 CHECKPOINT_NAME = "last.pt"
 
@@ -55,7 +55,7 @@ class TrainConfig:
     schedule: Schedule = "onecycle"  # lr over time: one-cycle, cosine, step (x0.1 at 50%/75%), constant
     device: str = "auto"  # "auto" = CUDA if available, else CPU
     seed: int = 0  # seeds Python, NumPy and torch at the start of fit
-    precision: Precision = "fp32"  # "bf16" autocast on CPU/GPU, "fp16" with a grad scaler on CUDA
+    precision: Precision = "fp32"  # "bf16" autocast on CPU/GPU, "fp16" with a grad scaler on CUDA, "auto": bf16 where fast
     channels_last: bool = False  # NHWC memory format: faster convs with bf16/fp16
     patience: int | None = None  # early stopping: stop when val loss has not improved for this many epochs
     checkpoint_dir: str | None = None  # save last.pt here after every epoch
@@ -72,7 +72,7 @@ class TrainConfig:
                      max_inclusive=False)
         check_choice("schedule", self.schedule, ["onecycle", "cosine", "step", "constant"])
         check_int("seed", self.seed, min_value=0, max_value=2**32 - 1)
-        check_choice("precision", self.precision, ["fp32", "bf16", "fp16"])
+        check_choice("precision", self.precision, ["fp32", "bf16", "fp16", "auto"])
         check_bool("channels_last", self.channels_last)
         check_bool("resume", self.resume)
         check_bool("progress", self.progress)
@@ -111,21 +111,6 @@ class History:
         return cls(**lists, best_epoch=d.get("best_epoch"))
 
 
-def autocast(device: torch.device, precision: str):
-    """The autocast context for ``precision`` on ``device`` (a no-op for fp32)."""
-    if precision == "fp32":
-        return torch.autocast(device.type, enabled=False)
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(device.type, dtype=dtype)
-
-
-def _check_precision(device: torch.device, precision: str) -> None:
-    if precision == "fp16" and device.type != "cuda":
-        raise ValueError(f"precision='fp16' needs a CUDA device (got device {device}); use 'bf16' or 'fp32'")
-    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise ValueError("precision='bf16' is not supported by this GPU; use 'fp16' or 'fp32'")
-
-
 def _check_loader(name: str, loader: Any, optional: bool = False) -> None:
     if loader is None and optional:
         return
@@ -141,7 +126,8 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str | torch.device = 
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_loader("loader", loader)
     device = resolve_device(device)
-    check_choice("precision", precision, ["fp32", "bf16", "fp16"])
+    check_choice("precision", precision, ["fp32", "bf16", "fp16", "auto"])
+    precision = resolve_precision(precision, device)
     was_training = model.training
     model.eval()
     total_loss, correct, n = 0.0, 0, 0
@@ -206,7 +192,7 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
     device = resolve_device(config.device)
-    _check_precision(device, config.precision)
+    precision = resolve_precision(config.precision, device)
     seed_everything(config.seed)
 
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -225,7 +211,7 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
     scheduler = _make_scheduler(optimizer, config, len(train_loader))
-    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     history = History()
     start_epoch = 0
     best: dict[str, Any] = {"loss": float("inf"), "state": None}  # early stopping's best weights
@@ -242,7 +228,7 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         for X, y in train_loader:
             X = X.to(device, non_blocking=True, memory_format=memory_format)  # (N, C, H, W)
             y = y.to(device, non_blocking=True)  # (N,)
-            with autocast(device, config.precision):
+            with autocast(device, precision):
                 logits = model(X)  # (N, num_classes)
                 loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
@@ -260,7 +246,7 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         history.train_loss.append(total_loss / n)
         history.train_acc.append(correct / n)
         if val_loader is not None:
-            val_loss, val_acc = evaluate(model, val_loader, device, config.precision, config.channels_last)
+            val_loss, val_acc = evaluate(model, val_loader, device, precision, config.channels_last)
         else:
             val_loss, val_acc = float("nan"), float("nan")
         history.val_loss.append(val_loss)
@@ -426,12 +412,13 @@ def run_recipe(recipe: Recipe, seed: int = 0, data_root: str | Path = "data",
     history = fit(model, train_loader, val_loader, config)
     train_seconds = time.perf_counter() - t0
     device = resolve_device(config.device)
-    test_loss, test_acc = evaluate(model, test_loader, device, config.precision, config.channels_last)
+    precision = resolve_precision(config.precision, device)
+    test_loss, test_acc = evaluate(model, test_loader, device, precision, config.channels_last)
     return {
         "dataset": recipe.dataset, "arch": recipe.arch, "width": recipe.width,
         "image_size": recipe.image_size, "batch_size": recipe.batch_size, "seed": seed,
         "epochs": config.num_epochs, "lr": config.lr, "device": str(device),
-        "precision": config.precision, "channels_last": config.channels_last,
+        "precision": precision, "channels_last": config.channels_last,
         "test_accuracy": test_acc, "test_loss": test_loss,
         "val_accuracy": history.val_acc[-1] if val_loader is not None else None,
         "train_seconds": train_seconds, "history": history.as_dict(),
@@ -468,7 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=_positive(float), help="peak learning rate")
     p.add_argument("--batch-size", type=_positive(int))
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16", "auto"], default="fp32",
+                   help="bf16: autocast (CPUs with AVX512-BF16/AMX, recent GPUs); fp16: CUDA only; "
+                        "auto: bf16 where it is fast, else fp32")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="PATH", help="write the result here (atomically)")

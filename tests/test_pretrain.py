@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from resnet_utils.models import cifar_resnet
-from resnet_utils.pretrain import PretrainConfig, contrastive_views, nt_xent, pretrain_contrastive
+from resnet_utils.pretrain import ContrastiveViews, PretrainConfig, contrastive_views, nt_xent, pretrain_contrastive
 
 
 def _nt_xent_loop(z1, z2, t):
@@ -74,3 +74,66 @@ def test_pretrain_bad_arguments():
         PretrainConfig(batch_size=1)
     with pytest.raises(ValueError, match="X"):
         pretrain_contrastive(cifar_resnet(8, in_channels=1), torch.rand(4, 8, 8))
+
+
+def test_views_without_randomness_are_the_identity():
+    views = ContrastiveViews(8, scale=(1.0, 1.0), ratio=(1.0, 1.0), degrees=0, blur_p=0)
+    X = torch.rand(5, 2, 8, 8)
+    assert torch.allclose(views(X), X, atol=1e-6)
+
+
+def test_views_crop_inside_the_image():
+    # a crop never reaches outside the image: an all-ones image stays all ones (no zero padding)
+    views = ContrastiveViews(12, degrees=0, blur_p=0)
+    torch.manual_seed(0)
+    out = views(torch.ones(64, 1, 12, 12))
+    assert torch.allclose(out, torch.ones_like(out), atol=1e-5)
+
+
+def test_views_rotation_matches_torchvision():
+    from torchvision.transforms.v2 import functional as TF
+    views = ContrastiveViews(16, scale=(1.0, 1.0), ratio=(1.0, 1.0), degrees=15, blur_p=0)
+    X = torch.zeros(1, 1, 16, 16)
+    X[..., 4:12, 7:9] = 1.0  # a bar, away from the border
+    angles = []
+    for seed in range(5):
+        theta = views.affine(1, torch.Generator().manual_seed(seed))
+        angle = float(torch.rad2deg(torch.atan2(theta[0, 1, 0], theta[0, 0, 0])))
+        ours = views(X, torch.Generator().manual_seed(seed))
+        reference = TF.rotate(X, angle, interpolation=TF.InterpolationMode.BILINEAR)
+        assert torch.allclose(ours, reference, atol=1e-5)
+        angles.append(abs(angle))
+    assert max(angles) > 5  # real rotations were tested
+
+
+def test_views_blur_matches_torchvision():
+    from torchvision.transforms.v2 import functional as TF
+    X = torch.rand(3, 2, 9, 9)
+    sigmas = torch.tensor([0.3, 0.7, 1.0])
+    ours = ContrastiveViews.blur(X, sigmas)
+    for i, s in enumerate(sigmas.tolist()):
+        assert torch.allclose(ours[i], TF.gaussian_blur(X[i], [3, 3], [s, s]), atol=1e-5)
+
+
+def test_views_single_image_batch_and_seed():
+    views = contrastive_views(16)
+    X = torch.rand(4, 1, 16, 16)
+    a = views(X, torch.Generator().manual_seed(1))
+    b = views(X, torch.Generator().manual_seed(1))
+    assert a.shape == X.shape and torch.equal(a, b)
+    assert views(X[0]).shape == X[0].shape
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"size": 2}, "size"), ({"size": 8, "scale": (0.0, 1.0)}, "scale"), ({"size": 8, "ratio": (2.0, 1.0)}, "ratio"),
+    ({"size": 8, "degrees": -1}, "degrees"), ({"size": 8, "blur_p": 1.5}, "blur_p"),
+    ({"size": 8, "sigma": (0.0, 1.0)}, "sigma"),
+])
+def test_views_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        ContrastiveViews(**kwargs)
+
+
+def test_views_reject_wrong_shapes():
+    with pytest.raises(ValueError, match="X"):
+        contrastive_views(8)(torch.rand(8, 8))

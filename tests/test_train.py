@@ -221,3 +221,36 @@ def test_lr_range_test(tiny_splits):
     assert len(lrs) < 40  # a learning rate of 1e4 blows the loss up: the test stops early
     with pytest.raises(ValueError, match="max_lr"):
         lr_range_test(model, loader, min_lr=1.0, max_lr=0.1)
+
+
+def test_bf16_channels_last_matches_fp32(tiny_splits):
+    """Mixed precision changes the arithmetic, not the result: same accuracy, close losses, fp32 weights."""
+    train_loader, val_loader, test_loader = make_loaders(tiny_splits, batch_size=16)
+    results = {}
+    for precision, channels_last in [("fp32", False), ("bf16", True)]:
+        model = _model()
+        config = replace(FAST, precision=precision, channels_last=channels_last)
+        history = fit(model, train_loader, val_loader, config)
+        assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast keeps fp32 master weights
+        results[precision] = history, evaluate(model, test_loader, "cpu", precision, channels_last)
+    (h32, (loss32, acc32)), (h16, (loss16, acc16)) = results["fp32"], results["bf16"]
+    assert h16.train_loss != h32.train_loss  # bf16 really ran (a different rounding)
+    assert abs(h16.train_loss[-1] - h32.train_loss[-1]) < 0.1 * h32.train_loss[0]
+    assert acc16 == acc32 == 1.0 and loss16 == pytest.approx(loss32, abs=0.05)
+
+
+def test_precision_auto_and_fp16_on_cpu():
+    from resnet_utils.runtime import bf16_supported, resolve_precision
+    assert resolve_precision("auto", "cpu") == ("bf16" if bf16_supported("cpu") else "fp32")
+    assert resolve_precision("fp32", "cpu") == "fp32"
+    with pytest.raises(ValueError, match="fp16.*CUDA"):
+        resolve_precision("fp16", "cpu")
+    with pytest.raises(ValueError, match="precision"):
+        resolve_precision("half", "cpu")
+    with pytest.raises(ValueError, match="fp16"):
+        fit(_model(), make_loaders_for_fp16(), None, replace(FAST, precision="fp16"))
+
+
+def make_loaders_for_fp16():
+    X, y = torch.rand(8, 1, 8, 8), torch.randint(0, 2, (8,))
+    return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=4)
