@@ -1,0 +1,110 @@
+"""resnet_utils.bench: FLOP counts against torchvision's metadata, the interleaved measurement, the CLI."""
+
+import json
+import statistics
+
+import pytest
+import torch
+import torchvision
+
+from resnet_utils import bench
+from resnet_utils.bench import BenchConfig, Runner, benchmark, format_table, forward_flops, main, matmul_peak
+from resnet_utils.models import resnet18
+
+TINY = dict(models=("resnet8",), modes=("fp32", "bf16"), batch_size=4, image_size=16, steps=1, warmup=0,
+            repeats=3, peak_size=64, device="cpu")
+
+
+def test_forward_flops_match_torchvision_metadata():
+    # torchvision publishes GFLOPS (multiply-adds, in its convention) for its weights; we count a multiply-add as 2
+    ops = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["_ops"]
+    flops = forward_flops(resnet18(), (1, 3, 224, 224))
+    assert flops / 2 / 1e9 == pytest.approx(ops, rel=0.01)
+
+
+def test_matmul_peak_is_a_plausible_rate():
+    detail = matmul_peak("cpu", torch.float32, 128, repeats=2, detail=True)
+    assert detail["peak"] == max(detail["mm"], detail["conv1x1"]) > 1e8  # more than 0.1 GFLOP/s
+
+
+def test_runner_train_step_updates_the_model():
+    runner = Runner("resnet8", "bf16+channels_last", (4, 3, 16, 16), torch.device("cpu"))
+    before = runner.model.conv1.weight.detach().clone()
+    assert runner.images_per_second("train", 2) > 0
+    assert not torch.equal(before, runner.model.conv1.weight)
+    assert runner.model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_benchmark_reports_medians_of_interleaved_repeats(monkeypatch):
+    calls = []
+    original = Runner.images_per_second
+
+    def spy(self, kind, steps):
+        calls.append((self.mode, kind))
+        return original(self, kind, steps)
+
+    monkeypatch.setattr(Runner, "images_per_second", spy)
+    report = benchmark(BenchConfig(**TINY))
+    # every configuration once per repeat, in the same order: interleaved
+    one_round = [("fp32", "train"), ("fp32", "infer"), ("bf16", "train"), ("bf16", "infer")]
+    assert calls == one_round * 3
+    assert [r["mode"] for r in report["results"]] == ["fp32", "bf16"]
+    for r in report["results"]:
+        assert len(r["train_samples"]) == 3
+        assert r["train_images_per_s"] == statistics.median(r["train_samples"])
+        assert r["infer_images_per_s"] == statistics.median(r["infer_samples"])
+        flops = r["forward_flops_per_image"] * 3 * r["train_images_per_s"]
+        assert r["train_flops_per_s"] == pytest.approx(flops)
+        assert r["fraction_of_peak"] == pytest.approx(flops / report["matmul_peak_flops_per_s"][r["precision"]])
+    assert report["results"][0]["train_speedup_vs_fp32"] == 1.0
+    table = format_table(report)
+    assert table.count("| resnet8 |") == 2 and "matmul peak" in table
+
+
+def test_parity_with_torchvision_resnet18():
+    """Our ResNet-18 is the same network as torchvision's: it must train at the same speed (no extra overhead)."""
+    device = torch.device("cpu")
+    ours = Runner("resnet18", "fp32", (8, 3, 64, 64), device)
+    theirs = Runner("torchvision_resnet18", "fp32", (8, 3, 64, 64), device)
+    for r in (ours, theirs):
+        r.train_step()
+    times = {"ours": [], "theirs": []}
+    for _ in range(7):  # interleaved
+        times["ours"].append(1 / ours.images_per_second("train", 2))
+        times["theirs"].append(1 / theirs.images_per_second("train", 2))
+    ratio = statistics.median(times["ours"]) / statistics.median(times["theirs"])
+    assert ratio < 1.15, f"our resnet18 step takes {ratio:.2f}x torchvision's"
+
+
+def test_cli_writes_json_and_table(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["--models", "resnet8", "--modes", "fp32", "channels_last", "--batch-size", "4", "--image-size",
+                 "16", "--steps", "1", "--warmup", "0", "--repeats", "2", "--peak-size", "64", "--device", "cpu",
+                 "--quiet", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [r["mode"] for r in report["results"]] == ["fp32", "channels_last"]
+    assert "| resnet8 | channels_last |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, word", [
+    (["--modes", "int8"], "modes"),
+    (["--models", "resnet21"], "models"),
+    (["--modes", "fp16", "--device", "cpu"], "fp16"),
+])
+def test_cli_bad_input_one_line(argv, word, capsys):
+    assert main(argv + ["--quiet"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and word in err and err.startswith("python -m resnet_utils.bench: error:")
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"steps": 0}, "steps"), ({"repeats": 0}, "repeats"), ({"batch_size": 0}, "batch_size"),
+    ({"models": ()}, "models"),
+])
+def test_config_bad_values(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        BenchConfig(**kwargs)
+
+
+def test_model_names_known():
+    assert bench._known("resnet20") and bench._known("torchvision_resnet18") and not bench._known("resnet21")
