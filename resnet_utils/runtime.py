@@ -7,10 +7,12 @@ Used by every chapter (the ``parameters`` cell's ``device`` and ``seed``) and by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import random
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import numpy as np
@@ -18,7 +20,8 @@ import torch
 
 from ._checks import check_int
 
-__all__ = ["resolve_device", "bf16_supported", "resolve_precision", "autocast", "seed_everything", "seed_worker", "versions", "stamp"]
+__all__ = ["resolve_device", "bf16_supported", "resolve_precision", "autocast", "quiet_native_stderr",
+           "seed_everything", "seed_worker", "versions", "stamp"]
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -102,6 +105,26 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
         return torch.autocast(device.type, enabled=False)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what C++ code writes to the process's stderr (file descriptor 2) inside the block.
+
+    PyTorch's profiler back-end (Kineto) prints start/stop and device-probe
+    lines there, which a notebook would show as output. Python's own
+    ``sys.stderr`` (warnings, tracebacks) is untouched when it is not fd 2,
+    as in Jupyter; the descriptor is restored even if the block raises.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -1,5 +1,6 @@
 """resnet_utils.runtime: device names and seeding."""
 
+import os
 import random
 
 import numpy as np
@@ -58,3 +59,22 @@ def test_stamp_names_versions_and_date():
 
     text = stamp().data
     assert torch.__version__ in text and torchvision.__version__ in text and versions()["executed"] in text
+
+
+def test_quiet_native_stderr_silences_fd2_and_restores_it(capfd):
+    from resnet_utils.runtime import quiet_native_stderr
+    os.write(2, b"before\n")
+    with quiet_native_stderr():
+        os.write(2, b"hidden\n")  # what C++ code does
+    os.write(2, b"after\n")
+    with pytest.raises(RuntimeError):
+        with quiet_native_stderr():
+            raise RuntimeError("boom")
+    os.write(2, b"still here\n")
+    err = capfd.readouterr().err
+    assert "before" in err and "after" in err and "still here" in err and "hidden" not in err
+
+
+def test_bf16_supported_is_a_bool():
+    from resnet_utils.runtime import bf16_supported
+    assert bf16_supported("cpu") in (True, False)
