@@ -62,18 +62,22 @@ def test_benchmark_reports_medians_of_interleaved_repeats(monkeypatch):
 
 
 def test_parity_with_torchvision_resnet18():
-    """Our ResNet-18 is the same network as torchvision's: it must train at the same speed (no extra overhead)."""
+    """Our ResNet-18 is the same network as torchvision's: it must train at the same speed (no extra overhead).
+
+    Noise only ever adds time, so compare the fastest of 9 interleaved repeats (order alternating),
+    not the medians, which a busy CI machine can skew.
+    """
     device = torch.device("cpu")
-    ours = Runner("resnet18", "fp32", (8, 3, 64, 64), device)
-    theirs = Runner("torchvision_resnet18", "fp32", (8, 3, 64, 64), device)
-    for r in (ours, theirs):
+    runners = {"ours": Runner("resnet18", "fp32", (16, 3, 64, 64), device),
+               "theirs": Runner("torchvision_resnet18", "fp32", (16, 3, 64, 64), device)}
+    for r in runners.values():
         r.train_step()
     times = {"ours": [], "theirs": []}
-    for _ in range(7):  # interleaved
-        times["ours"].append(1 / ours.images_per_second("train", 2))
-        times["theirs"].append(1 / theirs.images_per_second("train", 2))
-    ratio = statistics.median(times["ours"]) / statistics.median(times["theirs"])
-    assert ratio < 1.15, f"our resnet18 step takes {ratio:.2f}x torchvision's"
+    for i in range(9):
+        for name in (("ours", "theirs") if i % 2 == 0 else ("theirs", "ours")):
+            times[name].append(1 / runners[name].images_per_second("train", 2))
+    ratio = min(times["ours"]) / min(times["theirs"])
+    assert ratio < 1.15, f"our resnet18 step takes {ratio:.2f}x torchvision's: {times}"
 
 
 def test_cli_writes_json_and_table(tmp_path, capsys):
