@@ -101,7 +101,9 @@ class ContrastiveViews:
         cy = (1 - h) * uniform(-1, 1)
         angle = torch.deg2rad(uniform(-self.degrees, self.degrees))
         cos, sin = angle.cos(), angle.sin()
-        return torch.stack([torch.stack([cos * w, -sin * h, cx], 1), torch.stack([sin * w, cos * h, cy], 1)], 1)
+        # input = S @ R @ output + c: rotate the output square, then map it into the crop (as torchvision
+        # does when it crops, resizes, then rotates the result)
+        return torch.stack([torch.stack([w * cos, -w * sin, cx], 1), torch.stack([h * sin, h * cos, cy], 1)], 1)
 
     @staticmethod
     def blur(X: Tensor, sigmas: Tensor) -> Tensor:
