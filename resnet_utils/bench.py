@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -31,7 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from ._checks import check_int
 from .runtime import autocast, bf16_supported, resolve_device, resolve_precision, versions
 
-__all__ = ["MODES", "BenchConfig", "matmul_peak", "forward_flops", "Runner", "benchmark", "format_table", "main"]
+__all__ = ["MODES", "BenchConfig", "median_seconds", "matmul_peak", "forward_flops", "Runner", "benchmark", "format_table", "main"]
 
 # mode name -> (precision, channels_last)
 MODES: dict[str, tuple[str, bool]] = {
@@ -115,7 +116,18 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _median_seconds(fn, device: torch.device, repeats: int, inner: int) -> float:
+def median_seconds(fn: Callable[[], Any], device: str | torch.device = "cpu", repeats: int = 5,
+                   inner: int = 1) -> float:
+    """Median wall-clock seconds of one call of ``fn``: ``repeats`` timings of ``inner`` calls each.
+
+    One untimed call first (allocation, kernel choice); on CUDA the device is
+    synchronised around each timing, since kernels run asynchronously.
+    """
+    device = resolve_device(device)
+    check_int("repeats", repeats, min_value=1)
+    check_int("inner", inner, min_value=1)
+    if not callable(fn):
+        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
     fn()  # warm-up
     times = []
     for _ in range(repeats):
@@ -150,8 +162,8 @@ def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.
     x = torch.randn(1, n, side, side, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
     w = torch.randn(n, n, 1, 1, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
     inner = max(1, int(1e9 // (2 * n ** 3))) if device.type == "cpu" else 20
-    mm = 2 * n ** 3 / _median_seconds(lambda: torch.mm(a, b), device, repeats, inner)
-    conv = 2 * m * n * n / _median_seconds(lambda: F.conv2d(x, w), device, repeats, inner)
+    mm = 2 * n ** 3 / median_seconds(lambda: torch.mm(a, b), device, repeats, inner)
+    conv = 2 * m * n * n / median_seconds(lambda: F.conv2d(x, w), device, repeats, inner)
     if detail:
         return {"mm": mm, "conv1x1": conv, "peak": max(mm, conv)}
     return max(mm, conv)

@@ -30,7 +30,7 @@ import json
 import os
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any, Iterator
 
@@ -157,7 +157,7 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
                 total = 0.0
                 for r in range(shards):
                     idx = batch[r::shards]
-                    with _frozen_bn_stats(model) if r > 0 else _nothing():
+                    with _frozen_bn_stats(model) if r > 0 else nullcontext():
                         loss = F.cross_entropy(model(X[idx].to(device)), y[idx].to(device)) / shards
                     loss.backward()  # gradients add up over the shards
                     total += loss.item()
@@ -172,11 +172,6 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
             "backend": dist.get_backend() if distributed else None, "losses": losses,
             "test_accuracy": accuracy, "train_seconds": seconds,
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def build_parser() -> argparse.ArgumentParser:

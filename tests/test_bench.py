@@ -112,3 +112,20 @@ def test_config_bad_values(kwargs, word):
 
 def test_model_names_known():
     assert bench._known("resnet20") and bench._known("torchvision_resnet18") and not bench._known("resnet21")
+
+
+def test_median_seconds_counts_calls_and_takes_the_median():
+    import time
+    calls, delays = [], iter([0.0, 0.03, 0.001, 0.002])  # warm-up, then three timed calls
+
+    def fn():
+        calls.append(1)
+        time.sleep(next(delays))
+
+    seconds = bench.median_seconds(fn, "cpu", repeats=3, inner=1)
+    assert len(calls) == 4  # one untimed warm-up + 3 timed
+    assert 0.002 <= seconds < 0.02  # the median (2 ms); the mean would be 34 ms
+    with pytest.raises(ValueError, match="repeats"):
+        bench.median_seconds(fn, "cpu", repeats=0)
+    with pytest.raises(TypeError, match="fn"):
+        bench.median_seconds(42, "cpu")
