@@ -9,7 +9,7 @@ chapter's main experiment::
     python -m resnet_utils.finetune --seed 0 --json out.json
 
 It pretrains a ResNet on the unlabelled training half of the digits
-(contrastive, :mod:`resnet_utils.pretrain`), then compares training from
+(contrastive, with nearest-neighbour partners: :mod:`resnet_utils.pretrain`), then compares training from
 scratch, a linear probe and full fine-tuning with 1, 3 and 10 labelled images
 per class, on the 899 test digits.
 """
@@ -182,6 +182,7 @@ class TransferConfig:
     image_size: int = 16  # digits resized from 8x8
     labels_per_class: tuple[int, ...] = (1, 3, 10)
     pretrain_epochs: int = 60
+    neighbours: int = 10  # contrastive partners: one of each image's k nearest neighbours; 0: the image itself
     steps: int = 300  # optimizer steps for each downstream run, whatever the number of labels
     lr: float = 0.05  # peak learning rate of the head (and of everything when training from scratch)
     backbone_lr_factor: float = 0.1  # fine-tuning: the backbone learns this much slower
@@ -200,6 +201,7 @@ class TransferConfig:
         for k in self.labels_per_class:
             check_int("labels_per_class", k, min_value=1, max_value=50)
         check_int("pretrain_epochs", self.pretrain_epochs, min_value=1)
+        check_int("neighbours", self.neighbours, min_value=0, max_value=100)
         check_int("steps", self.steps, min_value=1)
         check_number("lr", self.lr, min_value=0, min_inclusive=False)
         check_number("backbone_lr_factor", self.backbone_lr_factor, min_value=0)
@@ -222,7 +224,11 @@ def _downstream(model: nn.Module, train_set, test_loader, config: TransferConfig
 
 
 def pretrain_digits(config: TransferConfig | None = None) -> tuple[nn.Module, Any]:
-    """Contrastive pretraining on the digits' unlabelled training half (no test image, no label)."""
+    """Contrastive pretraining on the digits' unlabelled training half (no test image, no label).
+
+    The partner of each view is a view of one of the image's ``config.neighbours``
+    nearest neighbours in pixel space (0: of the image itself, as in SimCLR).
+    """
     from .data import load_digits
     from .pretrain import PretrainConfig, pretrain_contrastive
     from .runtime import seed_everything
@@ -232,7 +238,8 @@ def pretrain_digits(config: TransferConfig | None = None) -> tuple[nn.Module, An
     seed_everything(config.seed)
     model = build_model(config.arch, num_classes=10, in_channels=1, width=config.width)
     history = pretrain_contrastive(model, splits.train.X,
-                                   PretrainConfig(num_epochs=config.pretrain_epochs, device=config.device,
+                                   PretrainConfig(num_epochs=config.pretrain_epochs, neighbours=config.neighbours,
+                                                  device=config.device,
                                                   precision=config.precision, channels_last=config.channels_last,
                                                   seed=config.seed, progress=config.progress),
                                    normalize=splits.train.transform)  # the split's mean/std
@@ -292,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels-per-class", type=_positive(int), nargs="+", default=[1, 3, 10])
     parser.add_argument("--pretrain-epochs", type=_positive(int), default=TransferConfig.pretrain_epochs)
+    parser.add_argument("--neighbours", type=int, default=TransferConfig.neighbours,
+                        help="pretraining partners: one of each image's k nearest neighbours (0: the image itself)")
     parser.add_argument("--steps", type=_positive(int), default=TransferConfig.steps,
                         help="optimizer steps per downstream run")
     parser.add_argument("--lr", type=_positive(float), default=TransferConfig.lr)
@@ -311,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed < 0:
             raise ValueError(f"--seed must be >= 0, got {args.seed}")
         config = TransferConfig(arch=args.arch, labels_per_class=tuple(args.labels_per_class),
-                                pretrain_epochs=args.pretrain_epochs, steps=args.steps, lr=args.lr,
+                                pretrain_epochs=args.pretrain_epochs, neighbours=args.neighbours,
+                                steps=args.steps, lr=args.lr,
                                 seed=args.seed, device=args.device, precision=args.precision,
                                 channels_last=args.channels_last, progress=not args.quiet)
         extra: dict[str, Any] = {}

@@ -6,6 +6,13 @@ The NT-Xent loss of SimCLR (Chen et al., 2020, arXiv:2002.05709) scores each
 view's partner against every other view in the batch, as a classification
 problem. No labels are used: the experiment pretrains on the digits'
 training half, never on test images.
+
+With ``neighbours=k`` the second view is not of the image itself but of one
+of its ``k`` nearest neighbours in pixel space (:func:`nearest_neighbours`),
+so that two different hand-written versions of (usually) the same digit must
+agree. This is the idea of NNCLR (Dwibedi et al., 2021, arXiv:2104.14548),
+which looks the neighbours up in the learned feature space instead; pixel
+space is enough for small centred digits and costs one matrix product.
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from tqdm.auto import tqdm
 from ._checks import check_bool, check_choice, check_int, check_number, check_tensor
 from .runtime import autocast, resolve_device, resolve_precision, seed_everything
 
-__all__ = ["nt_xent", "ContrastiveViews", "contrastive_views", "ProjectionHead", "PretrainConfig", "pretrain_contrastive"]
+__all__ = ["nt_xent", "nearest_neighbours", "ContrastiveViews", "contrastive_views", "ProjectionHead", "PretrainConfig",
+           "pretrain_contrastive"]
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
@@ -47,6 +55,33 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     sim.fill_diagonal_(float("-inf"))  # a view is not its own partner
     partner = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
     return F.cross_entropy(sim, partner)
+
+
+def nearest_neighbours(X: Tensor, k: int, chunk_size: int = 1024) -> Tensor:
+    """Indices ``(N, k)`` of each image's ``k`` most similar *other* images, most similar first.
+
+    Similarity is the cosine of the angle between the images' pixels after
+    subtracting the mean image (so the dark background that every digit
+    shares does not count). ``X`` is ``(N, ...)``; rows are compared in chunks
+    of ``chunk_size``, so memory grows as ``N * chunk_size``, not ``N**2``.
+    No labels: these are the positives of neighbour contrastive learning.
+    """
+    check_tensor("X", X, floating=True)
+    if X.ndim < 2:
+        raise ValueError(f"X must be a batch of images (N, ...), got shape {tuple(X.shape)}")
+    k = check_int("k", k, min_value=1)
+    if k >= len(X):
+        raise ValueError(f"k must be smaller than the number of images ({len(X)}), got {k}")
+    check_int("chunk_size", chunk_size, min_value=1)
+    flat = X.reshape(len(X), -1).double()
+    flat = F.normalize(flat - flat.mean(0), dim=1)
+    out = []
+    for start in range(0, len(flat), chunk_size):
+        sim = flat[start:start + chunk_size] @ flat.T  # (chunk, N)
+        rows = torch.arange(start, start + len(sim))
+        sim[torch.arange(len(sim)), rows] = float("-inf")  # an image is not its own neighbour
+        out.append(sim.topk(k, dim=1).indices)
+    return torch.cat(out)
 
 
 class ContrastiveViews:
@@ -165,10 +200,11 @@ class PretrainConfig:
     """How :func:`pretrain_contrastive` trains."""
 
     num_epochs: int = 60  # passes over the unlabelled images
-    batch_size: int = 256  # images per batch: 2 x 256 views, 510 negatives each
-    lr: float = 0.5  # peak learning rate (SGD with momentum, cosine schedule with warm-up)
+    batch_size: int = 64  # images per batch: 2 x 64 views, 126 negatives each
+    lr: float = 0.3  # peak learning rate (SGD with momentum, cosine schedule with warm-up)
     weight_decay: float = 1e-4
-    temperature: float = 0.1  # of the NT-Xent loss (lower: harder negatives count more)
+    temperature: float = 0.5  # of the NT-Xent loss (lower: harder negatives count more)
+    neighbours: int = 10  # partner view: one of the image's k nearest neighbours; 0: the image itself (SimCLR)
     precision: str = "fp32"  # "bf16", "fp16" (CUDA) or "auto", as in TrainConfig (chapter 8)
     channels_last: bool = False
     device: str = "auto"
@@ -181,6 +217,7 @@ class PretrainConfig:
         check_number("lr", self.lr, min_value=0, min_inclusive=False)
         check_number("weight_decay", self.weight_decay, min_value=0)
         check_number("temperature", self.temperature, min_value=0, min_inclusive=False)
+        check_int("neighbours", self.neighbours, min_value=0)
         check_choice("precision", self.precision, ["fp32", "bf16", "fp16", "auto"])
         check_bool("channels_last", self.channels_last)
 
@@ -202,6 +239,9 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
     put back at the end, untouched. ``views`` makes one random view of each
     image in a batch (default :func:`contrastive_views`); ``normalize`` is
     applied to the views after it (for example the dataset's mean/std).
+    With ``config.neighbours = k > 0`` the partner of each image's view is a
+    view of one of its ``k`` nearest neighbours (:func:`nearest_neighbours`),
+    drawn afresh every time.
     """
     config = config if config is not None else PretrainConfig()
     if not isinstance(config, PretrainConfig):
@@ -211,10 +251,13 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
     check_tensor("X", X, ndim=4, floating=True)
     if len(X) < 2:
         raise ValueError(f"X must hold at least 2 images, got {len(X)}")
+    if config.neighbours >= len(X):
+        raise ValueError(f"neighbours must be smaller than the number of images ({len(X)}), got {config.neighbours}")
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
     generator = seed_everything(config.seed)
+    neighbours = nearest_neighbours(X, config.neighbours) if config.neighbours else None
     views = views or contrastive_views(X.shape[-1])
     normalize = normalize or (lambda t: t)
     fc = model.fc
@@ -238,11 +281,14 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
             order = torch.randperm(len(X), generator=generator)
             total, count = 0.0, 0
             for i in range(0, len(X) - batch_size + 1, batch_size):  # drop the last partial batch
-                batch = X[order[i:i + batch_size]]
-                v1 = normalize(views(batch)).to(device, memory_format=memory_format)  # (B, C, H, W)
-                v2_ = normalize(views(batch)).to(device, memory_format=memory_format)  # a second view of each
+                index = order[i:i + batch_size]
+                partner = index
+                if neighbours is not None:  # a random one of each image's nearest neighbours
+                    partner = neighbours[index, torch.randint(0, config.neighbours, (len(index),), generator=generator)]
+                v1 = normalize(views(X[index])).to(device, memory_format=memory_format)  # (B, C, H, W)
+                v2 = normalize(views(X[partner])).to(device, memory_format=memory_format)  # its partner
                 with autocast(device, precision):
-                    z1, z2 = head(model(v1)), head(model(v2_))
+                    z1, z2 = head(model(v1)), head(model(v2))
                 loss = nt_xent(z1.float(), z2.float(), config.temperature)  # the loss itself in fp32
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()

@@ -135,7 +135,8 @@ def test_cli_bad_arguments(argv, word, capsys):
 
 
 @pytest.mark.parametrize("argv,word", [(["--arch", "vgg"], "arch"), (["--device", "tpu"], "device"),
-                                       (["--pretrained", "/nonexistent.pt"], "does not exist")])
+                                       (["--pretrained", "/nonexistent.pt"], "does not exist"),
+                                       (["--neighbours", "-1"], "neighbours")])
 def test_cli_errors_are_one_line(argv, word, capsys):
     assert main(argv + ["--quiet"]) == 1
     err = capsys.readouterr().err.strip()
@@ -154,3 +155,4 @@ def test_cli_tiny_run_writes_json(tmp_path):
     for key in ("scratch_accuracy", "linear_probe_accuracy", "finetune_accuracy"):
         assert 0 <= result[key] <= 1
     assert result["labels_per_class"] == [1] and (tmp_path / "pre.pt").exists()
+    assert result["config"]["neighbours"] == 10  # the book's default: nearest-neighbour partners

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from resnet_utils.models import cifar_resnet
-from resnet_utils.pretrain import ContrastiveViews, PretrainConfig, contrastive_views, nt_xent, pretrain_contrastive
+from resnet_utils.pretrain import (ContrastiveViews, PretrainConfig, contrastive_views, nearest_neighbours, nt_xent,
+                                   pretrain_contrastive)
 
 
 def _nt_xent_loop(z1, z2, t):
@@ -137,3 +138,63 @@ def test_views_bad_arguments(kwargs, word):
 def test_views_reject_wrong_shapes():
     with pytest.raises(ValueError, match="X"):
         contrastive_views(8)(torch.rand(8, 8))
+
+
+@pytest.mark.parametrize("k,chunk_size", [(1, 1024), (3, 1024), (4, 5)])
+def test_nearest_neighbours_match_scikit_learn(k, chunk_size):
+    from sklearn.neighbors import NearestNeighbors
+    X = torch.rand(23, 1, 4, 4, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+    flat = X.reshape(23, -1).numpy()
+    centred = flat - flat.mean(0)  # the mean image removed, as nearest_neighbours does
+    reference = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(centred).kneighbors(centred)[1][:, 1:]
+    ours = nearest_neighbours(X, k, chunk_size=chunk_size)
+    assert ours.shape == (23, k)
+    assert (ours.numpy() == reference).all()
+    assert not (ours == torch.arange(23)[:, None]).any()  # never itself
+
+
+def test_nearest_neighbours_find_the_shifted_copy():
+    # each image's nearest neighbour is its slightly noisy copy, not any of the other random images
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(10, 1, 6, 6, generator=g)
+    X = torch.cat([base, base + 0.01 * torch.randn(10, 1, 6, 6, generator=g)])
+    nn1 = nearest_neighbours(X, 1)[:, 0]
+    assert torch.equal(nn1, torch.cat([torch.arange(10, 20), torch.arange(10)]))
+
+
+@pytest.mark.parametrize("args,word", [((torch.rand(5, 4), 5), "k"), ((torch.rand(5, 4), 0), "k"),
+                                       ((torch.rand(5), 1), "X"), ((torch.rand(5, 4), 1, 0), "chunk_size")])
+def test_nearest_neighbours_bad_input(args, word):
+    with pytest.raises(ValueError, match=word):
+        nearest_neighbours(*args)
+
+
+def test_neighbour_partners_are_used(monkeypatch):
+    # with neighbours=1 the second view of each image is a view of its nearest neighbour
+    X = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    seen = []
+
+    def views(batch):
+        seen.append(batch.clone())
+        return batch
+
+    model = cifar_resnet(8, num_classes=3, in_channels=1, width=4)
+    pretrain_contrastive(model, X, PretrainConfig(num_epochs=1, batch_size=8, neighbours=1, device="cpu",
+                                                  progress=False), views=views)
+    first, second = seen
+    partner = nearest_neighbours(X, 1)[:, 0]
+    for a, b in zip(first, second):
+        i = next(j for j in range(8) if torch.equal(X[j], a))
+        assert torch.equal(b, X[partner[i]])
+    seen.clear()
+    pretrain_contrastive(model, X, PretrainConfig(num_epochs=1, batch_size=8, neighbours=0, device="cpu",
+                                                  progress=False), views=views)
+    assert torch.equal(seen[0], seen[1])  # SimCLR: two views of the same images
+
+
+def test_neighbours_bad_arguments():
+    with pytest.raises(ValueError, match="neighbours"):
+        PretrainConfig(neighbours=-1)
+    with pytest.raises(ValueError, match="neighbours"):
+        pretrain_contrastive(cifar_resnet(8, in_channels=1), torch.rand(4, 1, 8, 8),
+                             PretrainConfig(neighbours=4, progress=False))
