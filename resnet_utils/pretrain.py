@@ -65,6 +65,7 @@ def nearest_neighbours(X: Tensor, k: int, chunk_size: int = 1024) -> Tensor:
     shares does not count). ``X`` is ``(N, ...)``; rows are compared in chunks
     of ``chunk_size``, so memory grows as ``N * chunk_size``, not ``N**2``.
     No labels: these are the positives of neighbour contrastive learning.
+    The indices are on the CPU.
     """
     check_tensor("X", X, floating=True)
     if X.ndim < 2:
@@ -73,7 +74,7 @@ def nearest_neighbours(X: Tensor, k: int, chunk_size: int = 1024) -> Tensor:
     if k >= len(X):
         raise ValueError(f"k must be smaller than the number of images ({len(X)}), got {k}")
     check_int("chunk_size", chunk_size, min_value=1)
-    flat = X.reshape(len(X), -1).double()
+    flat = X.detach().reshape(len(X), -1).cpu().double()  # float64 on the CPU: exact ranks, any device
     flat = F.normalize(flat - flat.mean(0), dim=1)
     out = []
     for start in range(0, len(flat), chunk_size):
