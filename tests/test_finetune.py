@@ -156,3 +156,17 @@ def test_cli_tiny_run_writes_json(tmp_path):
         assert 0 <= result[key] <= 1
     assert result["labels_per_class"] == [1] and (tmp_path / "pre.pt").exists()
     assert result["config"]["neighbours"] == 10  # the book's default: nearest-neighbour partners
+
+
+@pytest.mark.slow
+def test_cli_defaults_fine_tuning_beats_scratch_by_10_points(tmp_path):
+    # the contract, with the book's defaults (only the smallest label budget, to save time):
+    # pretraining on unlabelled digits must lift 1-label-per-class accuracy by 10 points or more
+    out = tmp_path / "out.json"
+    proc = subprocess.run([sys.executable, "-m", "resnet_utils.finetune", "--seed", "0", "--labels-per-class", "1",
+                           "--quiet", "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result["labels_per_class"] == [1]
+    assert result["finetune_accuracy"] >= result["scratch_accuracy"] + 0.10, result
+    assert result["linear_probe_accuracy"] >= result["scratch_accuracy"] + 0.10, result
