@@ -57,32 +57,29 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     return F.cross_entropy(sim, partner)
 
 
-def nearest_neighbours(X: Tensor, k: int, chunk_size: int = 1024) -> Tensor:
+def nearest_neighbours(X: Tensor, k: int) -> Tensor:
     """Indices ``(N, k)`` of each image's ``k`` most similar *other* images, most similar first.
 
     Similarity is the cosine of the angle between the images' pixels after
     subtracting the mean image (so the dark background that every digit
-    shares does not count). ``X`` is ``(N, ...)``; rows are compared in chunks
-    of ``chunk_size``, so memory grows as ``N * chunk_size``, not ``N**2``.
-    No labels: these are the positives of neighbour contrastive learning.
-    The indices are on the CPU.
+    shares does not count). ``X`` is ``(N, ...)``. The search is
+    scikit-learn's ``NearestNeighbors`` (brute force, in memory-bounded
+    chunks); the indices are on the CPU. No labels: these are the positives
+    of neighbour contrastive learning.
     """
+    from sklearn.neighbors import NearestNeighbors
+
     check_tensor("X", X, floating=True)
     if X.ndim < 2:
         raise ValueError(f"X must be a batch of images (N, ...), got shape {tuple(X.shape)}")
     k = check_int("k", k, min_value=1)
     if k >= len(X):
         raise ValueError(f"k must be smaller than the number of images ({len(X)}), got {k}")
-    check_int("chunk_size", chunk_size, min_value=1)
-    flat = X.detach().reshape(len(X), -1).cpu().double()  # float64 on the CPU: exact ranks, any device
-    flat = F.normalize(flat - flat.mean(0), dim=1)
-    out = []
-    for start in range(0, len(flat), chunk_size):
-        sim = flat[start:start + chunk_size] @ flat.T  # (chunk, N)
-        rows = torch.arange(start, start + len(sim))
-        sim[torch.arange(len(sim)), rows] = float("-inf")  # an image is not its own neighbour
-        out.append(sim.topk(k, dim=1).indices)
-    return torch.cat(out)
+    flat = X.detach().reshape(len(X), -1).cpu().double().numpy()
+    flat = flat - flat.mean(0)
+    # kneighbors() without a query: each image's neighbours among the others, never itself
+    index = NearestNeighbors(n_neighbors=k, metric="cosine").fit(flat).kneighbors(return_distance=False)
+    return torch.from_numpy(index).long()
 
 
 class ContrastiveViews:

@@ -140,17 +140,24 @@ def test_views_reject_wrong_shapes():
         contrastive_views(8)(torch.rand(8, 8))
 
 
-@pytest.mark.parametrize("k,chunk_size", [(1, 1024), (3, 1024), (4, 5)])
-def test_nearest_neighbours_match_scikit_learn(k, chunk_size):
-    from sklearn.neighbors import NearestNeighbors
-    X = torch.rand(23, 1, 4, 4, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
-    flat = X.reshape(23, -1).numpy()
-    centred = flat - flat.mean(0)  # the mean image removed, as nearest_neighbours does
-    reference = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(centred).kneighbors(centred)[1][:, 1:]
-    ours = nearest_neighbours(X, k, chunk_size=chunk_size)
-    assert ours.shape == (23, k)
-    assert (ours.numpy() == reference).all()
-    assert not (ours == torch.arange(23)[:, None]).any()  # never itself
+def _neighbours_by_hand(X, k):
+    """The definition: cosine similarity of the centred images, itself excluded, k largest."""
+    flat = X.reshape(len(X), -1).double()
+    flat = flat - flat.mean(0)
+    index = []
+    for i in range(len(X)):
+        sims = [(float(flat[i] @ flat[j] / (flat[i].norm() * flat[j].norm())), j) for j in range(len(X)) if j != i]
+        index.append([j for _, j in sorted(sims, reverse=True)[:k]])
+    return torch.tensor(index)
+
+
+@pytest.mark.parametrize("n,k", [(23, 1), (23, 3), (40, 7)])
+def test_nearest_neighbours_match_the_definition(n, k):
+    X = torch.rand(n, 1, 4, 4, generator=torch.Generator().manual_seed(k), dtype=torch.float64)
+    ours = nearest_neighbours(X, k)
+    assert ours.shape == (n, k) and ours.dtype == torch.long
+    assert torch.equal(ours, _neighbours_by_hand(X, k))
+    assert not (ours == torch.arange(n)[:, None]).any()  # never itself
 
 
 def test_nearest_neighbours_find_the_shifted_copy():
@@ -163,7 +170,7 @@ def test_nearest_neighbours_find_the_shifted_copy():
 
 
 @pytest.mark.parametrize("args,word", [((torch.rand(5, 4), 5), "k"), ((torch.rand(5, 4), 0), "k"),
-                                       ((torch.rand(5), 1), "X"), ((torch.rand(5, 4), 1, 0), "chunk_size")])
+                                       ((torch.rand(5), 1), "X")])
 def test_nearest_neighbours_bad_input(args, word):
     with pytest.raises(ValueError, match=word):
         nearest_neighbours(*args)
