@@ -176,7 +176,7 @@ def test_nearest_neighbours_bad_input(args, word):
         nearest_neighbours(*args)
 
 
-def test_neighbour_partners_are_used(monkeypatch):
+def test_neighbour_partners_are_used():
     # with neighbours=1 the second view of each image is a view of its nearest neighbour
     X = torch.rand(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     seen = []
