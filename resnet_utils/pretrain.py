@@ -12,7 +12,7 @@ of its ``k`` nearest neighbours in pixel space (:func:`nearest_neighbours`),
 so that two different hand-written versions of (usually) the same digit must
 agree. This is the idea of NNCLR (Dwibedi et al., 2021, arXiv:2104.14548),
 which looks the neighbours up in the learned feature space instead; pixel
-space is enough for small centred digits and costs one matrix product.
+space is enough for small centred digits and is searched once, before training.
 """
 
 from __future__ import annotations
