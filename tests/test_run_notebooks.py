@@ -53,3 +53,25 @@ def test_a_failing_cell_fails_the_run(tmp_path):
 def test_missing_notebook_is_a_clear_error(tmp_path):
     result = _run(tmp_path / "nope.ipynb", "--out", tmp_path / "t")
     assert result.returncode == 2 and "no such notebook" in result.stderr
+
+
+@pytest.mark.slow
+def test_budgets_grow_on_a_machine_slower_than_the_reference(tmp_path):
+    slow = _notebook(tmp_path / "b_slow.ipynb", "import time; time.sleep(8)")
+    # a reference far faster than any machine: the 7 s budget grows past the notebook's 8 s
+    scaled = _run(slow, "--max-notebook", "7", "--scale-to-machine", "--reference-ms", "0.01", "--out", tmp_path / "t")
+    assert scaled.returncode == 0, scaled.stderr
+    budgets = json.loads((tmp_path / "t.json").read_text())["budgets"]
+    assert budgets["calibration_step_ms"] > 0.01 and budgets["machine_factor"] > 100
+    assert budgets["notebook"] == pytest.approx(7 * budgets["machine_factor"])
+    # a reference slower than any machine: budgets never shrink, so 7 s still holds and is blown
+    unscaled = _run(slow, "--max-notebook", "7", "--scale-to-machine", "--reference-ms", "1e9", "--out", tmp_path / "t")
+    assert unscaled.returncode == 1 and "over the 7 s budget" in unscaled.stderr
+    assert json.loads((tmp_path / "t.json").read_text())["budgets"]["machine_factor"] == 1.0
+
+
+def test_a_reference_time_that_is_not_positive_is_a_clear_error(tmp_path):
+    nb = _notebook(tmp_path / "a.ipynb", "x = 1")
+    result = _run(nb, "--scale-to-machine", "--reference-ms", "0", "--out", tmp_path / "t")
+    assert result.returncode == 2 and "--reference-ms must be a positive number" in result.stderr
+    assert not (tmp_path / "t.json").exists()
