@@ -95,6 +95,14 @@ class DataSplits:
     std: tuple[float, ...]
     in_channels: int
     image_size: int
+    # the normalisation every split applies (no augmentation); None: mean/std above
+    normalizer: Callable[[Tensor], Tensor] | None = None
+
+    def normalize(self, X: Tensor) -> Tensor:
+        """Normalise images ``X`` (N, C, H, W) in [0, 1] as the splits do, without augmentation."""
+        check_tensor("X", X, floating=True)
+        normalizer = self.normalizer or v2.Normalize(self.mean, self.std)
+        return normalizer(X)
 
 
 def channel_stats(X: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -192,6 +200,7 @@ def load_digits(size: int = 8, val_size: float | int = 0.1, seed: int = 0,
         val=val,
         test=ImageDataset(X[n_train:], y[n_train:], norm, DIGITS_CLASSES),
         classes=DIGITS_CLASSES, mean=mean, std=std, in_channels=1, image_size=size,
+        normalizer=norm,
     )
 
 

@@ -7,8 +7,10 @@ step. Two CPU processes on a laptop::
 
     torchrun --standalone --nproc_per_node 2 -m resnet_utils.ddp --json ddp.json
 
-The same command runs on 8 GPUs (``--nproc_per_node 8``, backend nccl) or on
-several machines (``--nnodes``, ``--rdzv-endpoint``). Without torchrun it
+The same command runs on 8 GPUs (``--nproc_per_node 8``, backend nccl, chosen
+when ``--device`` resolves to CUDA) or on several machines (``--nnodes``,
+``--rdzv-endpoint``). Each rank reads its shard through
+:class:`~torch.utils.data.DistributedSampler`. Without torchrun it
 runs the single-process reference::
 
     python -m resnet_utils.ddp --shards 2 --json reference.json
@@ -25,23 +27,24 @@ on whole batches; it differs from DDP only through those batch statistics.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
+from . import cli
 from ._checks import check_int, check_number
+from .runtime import PRECISIONS
 
-__all__ = ["DDPConfig", "global_batches", "train", "main"]
+__all__ = ["DDPConfig", "shard_loader", "train", "main"]
 
 
 @dataclass
@@ -56,11 +59,15 @@ class DDPConfig:
     lr: float = 0.05
     momentum: float = 0.9
     seed: int = 0
-    device: str = "cpu"
+    device: str = "auto"  # CUDA if available (backend nccl), else the CPU (backend gloo)
+    precision: str = "fp32"
+    channels_last: bool = False
 
     def __post_init__(self) -> None:
-        from .models import build_model
+        from ._checks import check_bool, check_choice
+        from .models import check_arch
 
+        check_arch(self.arch)
         check_int("width", self.width, min_value=1)
         check_int("image_size", self.image_size, min_value=8)
         check_int("num_epochs", self.num_epochs, min_value=1)
@@ -68,17 +75,22 @@ class DDPConfig:
         check_number("lr", self.lr, min_value=0, min_inclusive=False)
         check_number("momentum", self.momentum, min_value=0, max_value=1)
         check_int("seed", self.seed, min_value=0)
-        build_model(self.arch, width=self.width)  # an unknown arch fails here, with the names it accepts
+        check_choice("precision", self.precision, PRECISIONS)
+        check_bool("channels_last", self.channels_last)
 
 
-def global_batches(n: int, batch_size: int, epoch: int, seed: int) -> list[torch.Tensor]:
-    """The indices of each global batch of an epoch: a seeded shuffle, the last partial batch dropped.
+def shard_loader(dataset: Any, batch_size: int, rank: int, world_size: int,
+                 seed: int) -> DataLoader:
+    """Rank ``rank``'s loader: its shard of every global batch of ``batch_size * world_size``.
 
-    Every rank computes the same list (same seed and epoch), then takes its
-    shard ``batch[rank::world_size]``, as ``DistributedSampler`` interleaves.
+    :class:`~torch.utils.data.DistributedSampler` shuffles with ``seed`` plus
+    the epoch (call ``loader.sampler.set_epoch(epoch)``), so every rank cuts
+    the same permutation and takes every ``world_size``-th image of it; the
+    last partial batch is dropped.
     """
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))
-    return [order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True,
+                                 seed=seed, drop_last=True)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True)
 
 
 def _normalized(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,7 +101,8 @@ def _normalized(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
 @contextmanager
 def _frozen_bn_stats(model: nn.Module) -> Iterator[None]:
     """Batch norm still normalises with batch statistics, but its running averages do not move."""
-    saved = [(m, m.momentum) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m, m.momentum) for m in model.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for m, _ in saved:
         m.momentum = 0.0
     try:
@@ -104,14 +117,15 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
 
     Under ``torchrun`` (a process group exists) each rank trains on its shard
     of every global batch through ``DistributedDataParallel``. Otherwise the
-    single process splits each global batch into ``shards`` pieces and
+    single process reads all ``shards`` shards of each global batch and
     accumulates their gradients, which is the same computation. Returns the
     per-step losses (mean over the whole global batch), the test accuracy,
     the final weights (``state_dict``) and timings.
     """
     from .data import load_digits
     from .models import build_model
-    from .runtime import resolve_device, seed_everything
+    from .runtime import resolve_device, resolve_precision, seed_everything
+    from .step import TrainStep
 
     if not isinstance(config, DDPConfig):
         raise TypeError(f"config must be a DDPConfig, got {type(config).__name__}")
@@ -120,117 +134,115 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     pieces = world if distributed else shards
     if config.global_batch_size % pieces:
-        raise ValueError(f"global_batch_size ({config.global_batch_size}) must be divisible by the number of "
-                         f"ranks/shards ({pieces})")
+        raise ValueError(f"global_batch_size ({config.global_batch_size}) must be divisible by "
+                         f"the number of ranks/shards ({pieces})")
     device = resolve_device(config.device)
     if distributed and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
     splits = load_digits(size=config.image_size, val_size=0, seed=config.seed)
-    X, y = _normalized(splits.train)  # no augmentation: every rank and the reference see the same pixels
+    # no augmentation: every rank and the reference see the same pixels
+    dataset = TensorDataset(*_normalized(splits.train))
     X_test, y_test = _normalized(splits.test)
+    if config.global_batch_size > len(dataset):
+        raise ValueError(f"global_batch_size ({config.global_batch_size}) exceeds the "
+                         f"{len(dataset)} training images")
+    local = config.global_batch_size // pieces
+    mine = [rank] if distributed else range(shards)  # the shards this process reads
+    loaders = [shard_loader(dataset, local, r, pieces, config.seed) for r in mine]
     seed_everything(config.seed)
-    model = build_model(config.arch, num_classes=10, in_channels=1, width=config.width).to(device)
+    model = build_model(config.arch, num_classes=10, in_channels=1, width=config.width)
+    model.to(device)
     net: nn.Module = model
-    if distributed:  # DDP broadcasts rank 0's weights at start, then all-reduces gradients in backward
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if distributed:  # DDP broadcasts rank 0's weights at start, then all-reduces gradients
+        ids = [device.index] if device.type == "cuda" else None
+        net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-    steps_per_epoch = len(X) // config.global_batch_size
-    if steps_per_epoch == 0:
-        raise ValueError(f"global_batch_size ({config.global_batch_size}) exceeds the {len(X)} training images")
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
-                                                    total_steps=config.num_epochs * steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=config.num_epochs * len(loaders[0]))
+    step = TrainStep(net, optimizer, device=device,
+                     precision=resolve_precision(config.precision, device),
+                     channels_last=config.channels_last, scheduler=scheduler,
+                     accumulate=len(loaders))  # the reference adds up its shards' gradients
     losses: list[float] = []
     start = time.perf_counter()
     model.train()
     for epoch in range(config.num_epochs):
-        for batch in global_batches(len(X), config.global_batch_size, epoch, config.seed):
-            optimizer.zero_grad(set_to_none=True)
-            if distributed:
-                idx = batch[rank::world]
-                loss = F.cross_entropy(net(X[idx].to(device)), y[idx].to(device))
-                loss.backward()  # DDP: gradients averaged over ranks here
-                total = loss.detach().clone()
-                dist.all_reduce(total)  # for the log only: the mean loss of the global batch
-                losses.append(total.item() / world)
-            else:
-                total = 0.0
-                for r in range(shards):
-                    idx = batch[r::shards]
-                    with _frozen_bn_stats(model) if r > 0 else nullcontext():
-                        loss = F.cross_entropy(model(X[idx].to(device)), y[idx].to(device)) / shards
-                    loss.backward()  # gradients add up over the shards
-                    total += loss.item()
-                losses.append(total)
-            optimizer.step()
-            scheduler.step()
+        for loader in loaders:
+            loader.sampler.set_epoch(epoch)
+        for batches in zip(*loaders):  # one global batch: this process's shard(s) of it
+            total = torch.zeros((), device=device)
+            for r, (X, y) in enumerate(batches):
+                # the reference: only shard 0 moves the running statistics, as DDP keeps rank 0's
+                with _frozen_bn_stats(model) if r > 0 else nullcontext():
+                    total += step(X, y)[0] / len(batches)
+            if distributed:  # for the log only: the mean loss of the global batch
+                dist.all_reduce(total)
+                total /= world
+            losses.append(total.item())
     seconds = time.perf_counter() - start
     model.eval()
     with torch.no_grad():
-        accuracy = (model(X_test.to(device)).argmax(1).cpu() == y_test).float().mean().item()
-    return {"config": asdict(config), "world_size": world, "shards": pieces, "distributed": distributed,
-            "backend": dist.get_backend() if distributed else None, "losses": losses,
-            "test_accuracy": accuracy, "train_seconds": seconds,
+        predicted = model(X_test.to(device)).argmax(1).cpu()
+    return {"config": config, "world_size": world, "shards": pieces,
+            "distributed": distributed, "backend": dist.get_backend() if distributed else None,
+            "losses": losses, "test_accuracy": (predicted == y_test).float().mean().item(),
+            "train_seconds": seconds,
             "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .train import _OneLineParser, _positive
-
-    p = _OneLineParser(prog="python -m resnet_utils.ddp",
-                       description="Data-parallel training on the digits with DistributedDataParallel. Start it "
-                                   "with torchrun (e.g. torchrun --standalone --nproc_per_node 2 -m "
-                                   "resnet_utils.ddp); run alone, it is the single-process reference.")
+def build_parser():
     d = DDPConfig
+    p = cli.parser("ddp", "Data-parallel training on the digits with DistributedDataParallel. "
+                   "Start it with torchrun (e.g. torchrun --standalone --nproc_per_node 2 -m "
+                   "resnet_utils.ddp); run alone, it is the single-process reference.",
+                   save="rank 0 saves the final weights here (a state_dict, torch.save)")
     p.add_argument("--arch", default=d.arch)
-    p.add_argument("--width", type=_positive(int), default=d.width)
-    p.add_argument("--epochs", type=_positive(int), default=d.num_epochs)
-    p.add_argument("--global-batch-size", type=_positive(int), default=d.global_batch_size)
-    p.add_argument("--lr", type=_positive(float), default=d.lr)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--device", default=d.device, help="cpu (backend gloo) or cuda (backend nccl, one GPU per rank)")
-    p.add_argument("--shards", type=_positive(int), default=1,
-                   help="without torchrun: split each global batch into this many shards (2 = what 2 ranks do)")
-    p.add_argument("--json", metavar="PATH", help="rank 0 writes the result here")
-    p.add_argument("--save", metavar="PATH", help="rank 0 saves the final state_dict here (torch.save)")
+    p.add_argument("--width", type=cli.positive(int), default=d.width)
+    p.add_argument("--num-epochs", type=cli.positive(int), default=d.num_epochs)
+    p.add_argument("--global-batch-size", type=cli.positive(int), default=d.global_batch_size)
+    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
+    p.add_argument("--shards", type=cli.positive(int), default=1,
+                   help="without torchrun: split each global batch into this many shards "
+                        "(2 = what 2 ranks do)")
     return p
+
+
+def _run(args) -> int:
+    from .runtime import resolve_device
+
+    launched = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # set by torchrun
+    config = DDPConfig(arch=args.arch, width=args.width, num_epochs=args.num_epochs,
+                       global_batch_size=args.global_batch_size, lr=args.lr, seed=args.seed,
+                       device=args.device, precision=args.precision,
+                       channels_last=args.channels_last)
+    if launched and args.shards != 1:
+        raise ValueError("--shards is for the single-process reference; "
+                         "under torchrun the ranks are the shards")
+    if launched:
+        cuda = resolve_device(config.device).type == "cuda"
+        dist.init_process_group("nccl" if cuda else "gloo")
+    try:
+        result = train(config, shards=args.shards)
+    finally:
+        if launched:
+            dist.destroy_process_group()
+    if result["distributed"] and int(os.environ["RANK"]) != 0:
+        return 0
+    cli.save_weights(args.save, result.pop("state_dict"))
+    result.pop("config")
+    if not args.quiet:
+        how = (f"{result['world_size']} ranks ({result['backend']})" if result["distributed"]
+               else f"1 process, {result['shards']} shard(s) per batch")
+        print(f"{how}: test accuracy {result['test_accuracy']:.4f} after "
+              f"{config.num_epochs} epochs ({result['train_seconds']:.1f} s)")
+    cli.write_json(args.json, "ddp", config, result)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point (one per rank under torchrun); returns the exit status."""
-    from .checkpoint import atomic_write_bytes, atomic_write_json
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    launched = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # set by torchrun
-    try:
-        config = DDPConfig(arch=args.arch, width=args.width, num_epochs=args.epochs,
-                           global_batch_size=args.global_batch_size, lr=args.lr, seed=args.seed, device=args.device)
-        if launched and args.shards != 1:
-            raise ValueError("--shards is for the single-process reference; under torchrun the ranks are the shards")
-        if launched:
-            backend = "nccl" if config.device.startswith("cuda") else "gloo"
-            dist.init_process_group(backend)
-        try:
-            result = train(config, shards=args.shards)
-        finally:
-            if launched:
-                dist.destroy_process_group()
-    except (ValueError, TypeError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 1
-    if result["distributed"] and int(os.environ["RANK"]) != 0:
-        return 0
-    state = result.pop("state_dict")
-    if args.save:
-        import io
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        atomic_write_bytes(args.save, buffer.getvalue())
-    print(json.dumps({k: result[k] for k in ("world_size", "shards", "backend", "test_accuracy", "train_seconds")}))
-    if args.json:
-        atomic_write_json(args.json, result)
-    return 0
+    return cli.run(build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

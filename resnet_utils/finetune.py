@@ -16,7 +16,6 @@ per class, on the 899 test digits.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import math
 import os
@@ -32,8 +31,9 @@ import torch
 from torch import nn
 
 from ._checks import check_bool, check_choice, check_int, check_number
-from .checkpoint import atomic_write_json, load_checkpoint, save_checkpoint
-from .models import build_model
+from .checkpoint import load_checkpoint, save_checkpoint
+from .models import build_model, check_arch
+from .runtime import PRECISIONS
 
 __all__ = ["IMAGENET_WEIGHTS", "hub_checkpoint_path", "load_pretrained", "save_pretrained", "replace_head",
            "freeze_backbone", "param_groups", "TransferConfig", "pretrain_digits", "transfer_experiment", "main"]
@@ -111,54 +111,49 @@ def save_pretrained(model: nn.Module, path: str | os.PathLike, arch: str, in_cha
     """Save ``model``'s weights with what :func:`load_pretrained` needs to rebuild it."""
     if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
         raise TypeError("model must be a ResNet from resnet_utils.models (with a Linear `fc`)")
-    build_model(arch, num_classes=model.fc.out_features, in_channels=in_channels, width=width)  # validates
+    check_arch(arch)
     save_checkpoint(path, {"format": FORMAT, "arch": arch, "num_classes": model.fc.out_features,
                            "in_channels": in_channels, "width": width, "model": model.state_dict()})
 
 
+def _check_classifier(model: object) -> None:
+    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
+        raise TypeError("model must have a Linear classifier `fc` "
+                        "(a ResNet from resnet_utils.models)")
+
+
 def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     """Give ``model`` a new, randomly initialised ``fc`` with ``num_classes`` outputs (in place)."""
-    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError("model must have a Linear classifier `fc` (a ResNet from resnet_utils.models)")
+    _check_classifier(model)
     check_int("num_classes", num_classes, min_value=1)
     model.fc = nn.Linear(model.fc.in_features, num_classes).to(model.fc.weight.device)
     return model
 
 
 def freeze_backbone(model: nn.Module) -> nn.Module:
-    """Make everything but ``fc`` untrainable, batch-norm statistics included (in place).
+    """A copy of ``model`` in which only ``fc`` trains, batch-norm statistics frozen too.
 
     Setting ``requires_grad=False`` is not enough: in training mode every
     ``BatchNorm2d`` still replaces its running mean and variance with those
     of the (few, small) training batches, so the features the head learns
-    on drift away from the pretrained ones. Each is therefore swapped for
-    :class:`torchvision.ops.FrozenBatchNorm2d` holding the same statistics.
+    on drift away from the pretrained ones. The copy is therefore built with
+    ``norm_layer=FrozenBatchNorm2d`` (:func:`resnet_utils.models.rebuild`),
+    holding the same statistics, as torchvision does for detection backbones.
     """
     from torchvision.ops import FrozenBatchNorm2d
 
-    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError("model must have a Linear classifier `fc` (a ResNet from resnet_utils.models)")
+    from .models import rebuild
 
-    def swap(module: nn.Module) -> None:
-        for name, child in module.named_children():
-            if isinstance(child, nn.BatchNorm2d):
-                frozen = FrozenBatchNorm2d(child.num_features, eps=child.eps)
-                for key in ("weight", "bias", "running_mean", "running_var"):
-                    getattr(frozen, key).copy_(getattr(child, key).detach())
-                setattr(module, name, frozen.to(child.weight.device))
-            elif child is not model.fc:
-                swap(child)
-
-    swap(model)
-    for name, p in model.named_parameters():
+    _check_classifier(model)
+    frozen = rebuild(model, FrozenBatchNorm2d)
+    for name, p in frozen.named_parameters():
         p.requires_grad = name.startswith("fc.")
-    return model
+    return frozen
 
 
 def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[dict[str, Any]]:
     """Optimizer groups with a smaller learning rate for the pretrained backbone than for the new head."""
-    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError("model must have a Linear classifier `fc` (a ResNet from resnet_utils.models)")
+    _check_classifier(model)
     check_number("backbone_lr", backbone_lr, min_value=0)
     check_number("head_lr", head_lr, min_value=0, min_inclusive=False)
     head = [p for n, p in model.named_parameters() if n.startswith("fc.") and p.requires_grad]
@@ -193,7 +188,7 @@ class TransferConfig:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        check_choice("precision", self.precision, ["fp32", "bf16", "fp16", "auto"])
+        check_choice("precision", self.precision, PRECISIONS)
         check_bool("channels_last", self.channels_last)
         self.labels_per_class = tuple(self.labels_per_class)
         if not self.labels_per_class:
@@ -205,7 +200,7 @@ class TransferConfig:
         check_int("steps", self.steps, min_value=1)
         check_number("lr", self.lr, min_value=0, min_inclusive=False)
         check_number("backbone_lr_factor", self.backbone_lr_factor, min_value=0)
-        build_model(self.arch, width=self.width)  # unknown arch: fail now
+        check_arch(self.arch)
 
 
 def _downstream(model: nn.Module, train_set, test_loader, config: TransferConfig,
@@ -289,60 +284,61 @@ def transfer_experiment(config: TransferConfig | None = None, pretrained: nn.Mod
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m resnet_utils.finetune``; returns the exit status."""
-    from .train import _OneLineParser, _positive
+def build_parser():
+    from . import cli
 
-    parser = _OneLineParser(prog="python -m resnet_utils.finetune",
-                            description="Pretrain on unlabelled digits, then compare scratch, linear probe and "
-                                        "fine-tuning with few labels. Writes the result as JSON.")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--labels-per-class", type=_positive(int), nargs="+", default=[1, 3, 10])
-    parser.add_argument("--pretrain-epochs", type=_positive(int), default=TransferConfig.pretrain_epochs)
-    parser.add_argument("--neighbours", type=int, default=TransferConfig.neighbours,
-                        help="pretraining partners: one of each image's k nearest neighbours (0: the image itself)")
-    parser.add_argument("--steps", type=_positive(int), default=TransferConfig.steps,
-                        help="optimizer steps per downstream run")
-    parser.add_argument("--lr", type=_positive(float), default=TransferConfig.lr)
-    parser.add_argument("--arch", default=TransferConfig.arch)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16", "auto"], default="fp32")
-    parser.add_argument("--channels-last", action="store_true")
-    parser.add_argument("--save-pretrained", metavar="PATH", help="also save the pretrained model here")
-    parser.add_argument("--pretrained", metavar="PATH", help="skip pretraining: load this save_pretrained file")
-    parser.add_argument("--json", metavar="PATH")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        from .runtime import resolve_device
+    d = TransferConfig
+    p = cli.parser("finetune", "Pretrain on unlabelled digits, then compare scratch, linear "
+                   "probe and fine-tuning with few labels. Writes the result as JSON.",
+                   save="also save the pretrained model here (save_pretrained)")
+    p.add_argument("--labels-per-class", type=cli.positive(int), nargs="+", default=[1, 3, 10])
+    p.add_argument("--pretrain-epochs", type=cli.positive(int), default=d.pretrain_epochs)
+    p.add_argument("--neighbours", type=int, default=d.neighbours,
+                   help="pretraining partners: one of each image's k nearest neighbours "
+                        "(0: the image itself)")
+    p.add_argument("--steps", type=cli.positive(int), default=d.steps,
+                   help="optimizer steps per downstream run")
+    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
+    p.add_argument("--arch", default=d.arch)
+    p.add_argument("--pretrained", metavar="PATH",
+                   help="skip pretraining: load this save_pretrained file")
+    return p
 
-        resolve_device(args.device)
-        if args.seed < 0:
-            raise ValueError(f"--seed must be >= 0, got {args.seed}")
-        config = TransferConfig(arch=args.arch, labels_per_class=tuple(args.labels_per_class),
-                                pretrain_epochs=args.pretrain_epochs, neighbours=args.neighbours,
-                                steps=args.steps, lr=args.lr,
-                                seed=args.seed, device=args.device, precision=args.precision,
-                                channels_last=args.channels_last, progress=not args.quiet)
-        extra: dict[str, Any] = {}
-        if args.pretrained:
-            pretrained = load_pretrained(args.arch, checkpoint=args.pretrained)
-        else:
-            pretrained, history = pretrain_digits(config)
-            extra = {"pretrain_loss": history.loss, "pretrain_seconds": history.seconds}
-            if args.save_pretrained:
-                save_pretrained(pretrained, args.save_pretrained, args.arch, in_channels=1, width=config.width)
-        result = {**transfer_experiment(config, pretrained), **extra}
-    except (ValueError, TypeError, FileNotFoundError, FloatingPointError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 1
+
+def _run(args) -> int:
+    from . import cli
+    from .runtime import resolve_device
+
+    resolve_device(args.device)
+    config = TransferConfig(arch=args.arch, labels_per_class=tuple(args.labels_per_class),
+                            pretrain_epochs=args.pretrain_epochs, neighbours=args.neighbours,
+                            steps=args.steps, lr=args.lr, seed=args.seed, device=args.device,
+                            precision=args.precision, channels_last=args.channels_last,
+                            progress=not args.quiet)
+    extra: dict[str, Any] = {}
+    if args.pretrained:
+        pretrained = load_pretrained(args.arch, checkpoint=args.pretrained)
+    else:
+        pretrained, history = pretrain_digits(config)
+        extra = {"pretrain_loss": history.loss, "pretrain_seconds": history.seconds}
+        if args.save:
+            save_pretrained(pretrained, args.save, args.arch, in_channels=1, width=config.width)
+    result = {**transfer_experiment(config, pretrained), **extra}
     c = result["curves"]
     for i, k in enumerate(result["labels_per_class"]):
-        print(f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  linear probe {c['linear_probe'][i]:.3f}  "
-              f"fine-tune {c['finetune'][i]:.3f}")
-    if args.json:
-        atomic_write_json(args.json, result)
+        print(f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  "
+              f"linear probe {c['linear_probe'][i]:.3f}  fine-tune {c['finetune'][i]:.3f}")
+    result.pop("config")
+    result.pop("versions")
+    cli.write_json(args.json, "finetune", config, result)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m resnet_utils.finetune``; returns the exit status."""
+    from . import cli
+
+    return cli.run(build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

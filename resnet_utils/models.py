@@ -16,12 +16,15 @@ References
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Callable
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from ._checks import check_bool, check_choice, check_int
+from .runtime import eval_mode
 
 __all__ = [
     "conv3x3",
@@ -38,9 +41,24 @@ __all__ = [
     "cifar_resnet",
     "count_parameters",
     "build_model",
+    "ARCHITECTURES",
+    "check_arch",
+    "rebuild",
+    "NormLayer",
     "trace_shapes",
     "residual_blocks",
+    "backbone_features",
 ]
+
+
+# A normalisation layer from its number of channels, as torchvision's ``norm_layer``:
+# nn.BatchNorm2d (the default), torchvision.ops.FrozenBatchNorm2d (fixed statistics) or
+# None, which gives nn.Identity (no normalisation at all).
+NormLayer = Callable[[int], nn.Module] | None
+
+
+def _norm(norm_layer: NormLayer, channels: int) -> nn.Module:
+    return nn.Identity() if norm_layer is None else norm_layer(channels)
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -59,23 +77,25 @@ class BasicBlock(nn.Module):
     Same attributes as torchvision's ``BasicBlock``. ``downsample`` is the
     shortcut used when the shape changes (``None`` means the identity).
     With ``residual=False`` the block is the "plain" block of He et al.'s
-    Fig. 3 (middle): the same layers and no shortcut at all.
+    Fig. 3 (middle): the same layers and no shortcut at all. ``norm_layer``
+    makes the normalisation layers (see :data:`NormLayer`).
     """
 
     expansion: int = 1
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, residual: bool = True) -> None:
+                 downsample: nn.Module | None = None, residual: bool = True,
+                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
         super().__init__()
         check_int("inplanes", inplanes, min_value=1)
         check_int("planes", planes, min_value=1)
         check_int("stride", stride, min_value=1)
         self.residual = check_bool("residual", residual)
         self.conv1 = conv3x3(inplanes, planes, stride)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = _norm(norm_layer, planes)
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = _norm(norm_layer, planes)
         self.downsample = downsample if residual else None
         self.stride = stride
 
@@ -98,7 +118,8 @@ class Bottleneck(nn.Module):
     expansion: int = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, residual: bool = True) -> None:
+                 downsample: nn.Module | None = None, residual: bool = True,
+                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
         super().__init__()
         check_int("inplanes", inplanes, min_value=1)
         check_int("planes", planes, min_value=1)
@@ -106,11 +127,11 @@ class Bottleneck(nn.Module):
         self.residual = check_bool("residual", residual)
         width = planes
         self.conv1 = conv1x1(inplanes, width)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = _norm(norm_layer, width)
         self.conv2 = conv3x3(width, width, stride)
-        self.bn2 = nn.BatchNorm2d(width)
+        self.bn2 = _norm(norm_layer, width)
         self.conv3 = conv1x1(width, planes * self.expansion)
-        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.bn3 = _norm(norm_layer, planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample if residual else None
         self.stride = stride
@@ -125,9 +146,11 @@ class Bottleneck(nn.Module):
         return self.relu(out)
 
 
-def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
+def _projection(in_channels: int, out_channels: int, stride: int,
+                norm_layer: NormLayer = nn.BatchNorm2d) -> nn.Sequential:
     """He et al.'s option B shortcut: 1x1 conv with stride, then batch norm."""
-    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+    return nn.Sequential(conv1x1(in_channels, out_channels, stride),
+                         _norm(norm_layer, out_channels))
 
 
 class ResidualBlock(BasicBlock):
@@ -182,12 +205,21 @@ class ResNet(nn.Module):
         zero_init_residual: start each residual branch's last BN at zero, so
             every block begins as the identity (Goyal et al., arXiv:1706.02677).
         residual: ``False`` removes every shortcut (the plain network).
+        norm_layer: the normalisation layer (:data:`NormLayer`), as in
+            torchvision; ``FrozenBatchNorm2d`` gives fixed statistics.
     """
 
     def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
                  num_classes: int = 1000, in_channels: int = 3,
-                 zero_init_residual: bool = False, residual: bool = True) -> None:
+                 zero_init_residual: bool = False, residual: bool = True,
+                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
         super().__init__()
+        # How this model was built: rebuild it with another norm_layer (freeze_backbone).
+        self.spec: dict[str, Any] = dict(block=block, layers=list(layers),
+                                         num_classes=num_classes, in_channels=in_channels,
+                                         zero_init_residual=zero_init_residual,
+                                         residual=residual)
+        self.norm_layer = norm_layer
         if block not in (BasicBlock, Bottleneck):
             raise TypeError(f"block must be BasicBlock or Bottleneck, got {block!r}")
         if len(layers) != 4:
@@ -200,7 +232,7 @@ class ResNet(nn.Module):
         self.residual = check_bool("residual", residual)
         self.inplanes = 64
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = _norm(norm_layer, 64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, 64, layers[0])
@@ -215,10 +247,13 @@ class ResNet(nn.Module):
                     blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None
         if self.residual and (stride != 1 or self.inplanes != planes * block.expansion):
-            downsample = _projection(self.inplanes, planes * block.expansion, stride)
-        layers = [block(self.inplanes, planes, stride, downsample, residual=self.residual)]
+            downsample = _projection(self.inplanes, planes * block.expansion, stride,
+                                     self.norm_layer)
+        layers = [block(self.inplanes, planes, stride, downsample, residual=self.residual,
+                        norm_layer=self.norm_layer)]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes, residual=self.residual) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, residual=self.residual,
+                         norm_layer=self.norm_layer) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -242,10 +277,12 @@ def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
     if zero_init_residual:
         for m in model.modules():
             # A plain block has no shortcut: zeroing its branch would cut the network.
-            if isinstance(m, Bottleneck) and m.residual:
-                nn.init.constant_(m.bn3.weight, 0)
-            elif isinstance(m, BasicBlock) and m.residual:
-                nn.init.constant_(m.bn2.weight, 0)
+            last = m.bn3 if isinstance(m, Bottleneck) else getattr(m, "bn2", None)
+            if isinstance(m, (BasicBlock, Bottleneck)) and m.residual:
+                if getattr(last, "weight", None) is None:
+                    raise ValueError("zero_init_residual needs a norm_layer with a weight "
+                                     "(batch norm), not norm_layer=None")
+                nn.init.constant_(last.weight, 0)
 
 
 def resnet18(num_classes: int = 1000, **kwargs) -> ResNet:
@@ -274,8 +311,15 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth: int = 20, num_classes: int = 10, in_channels: int = 3,
                  residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
-                 zero_init_residual: bool = False) -> None:
+                 zero_init_residual: bool = False,
+                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
         super().__init__()
+        # How this model was built: rebuild it with another norm_layer (freeze_backbone).
+        self.spec: dict[str, Any] = dict(depth=depth, num_classes=num_classes,
+                                         in_channels=in_channels, residual=residual,
+                                         width=width, shortcut=shortcut,
+                                         zero_init_residual=zero_init_residual)
+        self.norm_layer = norm_layer
         depth = check_int("depth", depth, min_value=8)
         if (depth - 2) % 6 != 0:
             raise ValueError(
@@ -291,7 +335,7 @@ class CifarResNet(nn.Module):
         n = (depth - 2) // 6
         self.inplanes = width
         self.conv1 = conv3x3(in_channels, width)
-        self.bn1 = nn.BatchNorm2d(width)
+        self.bn1 = _norm(norm_layer, width)
         self.relu = nn.ReLU(inplace=True)
         self.layer1 = self._make_layer(width, n, stride=1)
         self.layer2 = self._make_layer(2 * width, n, stride=2)
@@ -306,10 +350,12 @@ class CifarResNet(nn.Module):
             if self.shortcut == "A":
                 downsample = PadShortcut(self.inplanes, planes, stride)
             else:
-                downsample = _projection(self.inplanes, planes, stride)
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample, residual=self.residual)]
+                downsample = _projection(self.inplanes, planes, stride, self.norm_layer)
+        layers = [BasicBlock(self.inplanes, planes, stride, downsample, residual=self.residual,
+                             norm_layer=self.norm_layer)]
         self.inplanes = planes
-        layers += [BasicBlock(planes, planes, residual=self.residual) for _ in range(1, blocks)]
+        layers += [BasicBlock(planes, planes, residual=self.residual, norm_layer=self.norm_layer)
+                   for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -323,16 +369,18 @@ class CifarResNet(nn.Module):
 
 def cifar_resnet(depth: int = 20, num_classes: int = 10, in_channels: int = 3,
                  residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
-                 zero_init_residual: bool = False) -> CifarResNet:
+                 zero_init_residual: bool = False,
+                 norm_layer: NormLayer = nn.BatchNorm2d) -> CifarResNet:
     """Build ResNet-``depth`` of the CIFAR family (20, 32, 44, 56, 110, ...).
 
     ``residual=False`` gives the plain network of the same depth (no shortcut
     anywhere). ``shortcut="A"`` (the paper's choice for CIFAR) pads with zeros
     and adds no parameters, matching Table 6: 0.27M parameters for ResNet-20;
     ``"B"`` uses 1x1 projections. ``width`` scales all three stages.
+    ``norm_layer=None`` removes batch normalisation everywhere.
     """
     return CifarResNet(depth, num_classes, in_channels, residual, width, shortcut,
-                       zero_init_residual)
+                       zero_init_residual, norm_layer)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -342,26 +390,89 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-def build_model(arch: str, num_classes: int = 10, in_channels: int = 3, width: int = 16) -> nn.Module:
-    """A model from its name, as the CLIs spell it.
+# The ImageNet models by name; the CIFAR family is "resnetD" / "plainD" for any depth D = 6n+2.
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+}
+_CIFAR_NAME = re.compile(r"(resnet|plain)(\d+)")
+
+
+def _cifar_depth(arch: str) -> int | None:
+    match = _CIFAR_NAME.fullmatch(arch)
+    if match is None or arch in ARCHITECTURES:
+        return None
+    depth = int(match.group(2))
+    return depth if depth >= 8 and (depth - 2) % 6 == 0 else None
+
+
+def check_arch(arch: Any) -> str:
+    """Return ``arch`` if it names a model :func:`build_model` can build, else raise.
+
+    Checked by name, without building anything.
+    """
+    if not isinstance(arch, str):
+        raise TypeError(f"arch must be a str such as 'resnet20' or 'resnet18', "
+                        f"got {type(arch).__name__}")
+    if arch not in ARCHITECTURES and _cifar_depth(arch) is None:
+        raise ValueError(
+            f"arch must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
+            f"with depth D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}")
+    return arch
+
+
+def build_model(arch: str, num_classes: int = 10, in_channels: int = 3, width: int = 16,
+                norm_layer: NormLayer = nn.BatchNorm2d) -> nn.Module:
+    """A model from its name, as the command lines spell it.
 
     ``"resnet20"`` (any 6n+2 depth) is the CIFAR family, ``"plain20"`` its
     plain twin, ``"resnet18"``/``"resnet34"``/``"resnet50"`` the ImageNet
-    models. ``width`` applies to the CIFAR family only.
+    models (:data:`ARCHITECTURES`). ``width`` applies to the CIFAR family only.
     """
-    if not isinstance(arch, str):
-        raise TypeError(f"arch must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}")
-    imagenet = {"resnet18": resnet18, "resnet34": resnet34, "resnet50": resnet50}
-    if arch in imagenet:
-        return imagenet[arch](num_classes=num_classes, in_channels=in_channels)
-    for prefix, residual in (("resnet", True), ("plain", False)):
-        digits = arch[len(prefix):]
-        if arch.startswith(prefix) and digits.isdigit() and (int(digits) - 2) % 6 == 0 and int(digits) >= 8:
-            return cifar_resnet(int(digits), num_classes, in_channels, residual=residual, width=width)
-    raise ValueError(
-        f"arch must be 'resnet18', 'resnet34', 'resnet50', or 'resnetD'/'plainD' with depth "
-        f"D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
-    )
+    check_arch(arch)
+    if arch in ARCHITECTURES:
+        return ARCHITECTURES[arch](num_classes=num_classes, in_channels=in_channels,
+                                   norm_layer=norm_layer)
+    return cifar_resnet(_cifar_depth(arch), num_classes, in_channels,
+                        residual=arch.startswith("resnet"), width=width, norm_layer=norm_layer)
+
+
+def rebuild(model: nn.Module, norm_layer: NormLayer) -> nn.Module:
+    """A copy of ``model`` (a :class:`ResNet` or :class:`CifarResNet`) with another ``norm_layer``.
+
+    The weights and batch-norm statistics are copied over; the copy is on
+    ``model``'s device. ``rebuild(model, FrozenBatchNorm2d)`` freezes the
+    statistics; ``rebuild(model, nn.BatchNorm2d)`` makes them trainable again.
+    """
+    if not isinstance(model, (ResNet, CifarResNet)):
+        raise TypeError(f"model must be a ResNet or CifarResNet from resnet_utils.models, "
+                        f"got {type(model).__name__}")
+    copy = type(model)(**{**model.spec, "num_classes": model.fc.out_features},
+                       norm_layer=norm_layer)
+    copy.load_state_dict(model.state_dict())
+    return copy.to(model.fc.weight.device).train(model.training)
+
+
+def backbone_features(model: nn.Module, X: Tensor) -> Tensor:
+    """What the classifier ``model.fc`` receives for images ``X``: ``(N, F)`` features.
+
+    Computed in eval mode (batch norm with its running statistics) without
+    gradients; the model's modes are restored afterwards. ``X`` must already
+    be normalised (``splits.normalize(X)``).
+    """
+    if not isinstance(getattr(model, "fc", None), nn.Module):
+        raise TypeError("model must have a classifier `fc` (a ResNet from resnet_utils.models)")
+    if not isinstance(X, Tensor):
+        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
+    captured: list[Tensor] = []
+    hook = model.fc.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0]))
+    try:
+        with eval_mode(model), torch.no_grad():
+            model(X)
+    finally:
+        hook.remove()
+    return captured[0]
 
 
 def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -391,13 +502,10 @@ def trace_shapes(model: nn.Module, x: Tensor, names: list[str] | None = None
     trace: list[tuple[str, tuple[int, ...]]] = []
     hooks = [modules[n].register_forward_hook(
         lambda _m, _i, out, n=n: trace.append((n, tuple(out.shape)))) for n in names]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(x)
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     return trace

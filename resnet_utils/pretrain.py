@@ -28,7 +28,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ._checks import check_bool, check_choice, check_int, check_number, check_tensor
-from .runtime import autocast, resolve_device, resolve_precision, seed_everything
+from .runtime import PRECISIONS, resolve_device, resolve_precision, seed_everything
+from .step import TrainStep
 
 __all__ = ["nt_xent", "nearest_neighbours", "ContrastiveViews", "contrastive_views", "ProjectionHead", "PretrainConfig",
            "pretrain_contrastive"]
@@ -193,6 +194,23 @@ class ProjectionHead(nn.Module):
         return self.net(x)
 
 
+class _Pair(nn.Module):
+    """Backbone and projection head applied to each of two views: ``(2, B, C, H, W) -> (2, B, D)``.
+
+    The two views go through the network one after the other, so batch norm
+    sees each view's batch on its own.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module,
+                 memory_format: torch.memory_format) -> None:
+        super().__init__()
+        self.backbone, self.head, self.memory_format = backbone, head, memory_format
+
+    def forward(self, views: Tensor) -> Tensor:
+        return torch.stack([self.head(self.backbone(v.contiguous(memory_format=self.memory_format)))
+                            for v in views])
+
+
 @dataclass
 class PretrainConfig:
     """How :func:`pretrain_contrastive` trains."""
@@ -216,7 +234,7 @@ class PretrainConfig:
         check_number("weight_decay", self.weight_decay, min_value=0)
         check_number("temperature", self.temperature, min_value=0, min_inclusive=False)
         check_int("neighbours", self.neighbours, min_value=0)
-        check_choice("precision", self.precision, ["fp32", "bf16", "fp16", "auto"])
+        check_choice("precision", self.precision, PRECISIONS)
         check_bool("channels_last", self.channels_last)
 
 
@@ -263,18 +281,20 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
     head = ProjectionHead(fc.in_features)
     model.to(device=device, memory_format=memory_format)
     head.to(device)
-    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
     params = list(model.parameters()) + list(head.parameters())
-    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
+    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=0.9,
+                                weight_decay=config.weight_decay)
     batch_size = min(config.batch_size, len(X))
     steps = config.num_epochs * (len(X) // batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps,
                                                     pct_start=0.1, anneal_strategy="cos")
+    pair = _Pair(model, head, memory_format)
+    step = TrainStep(pair, optimizer, device=device, precision=precision, scheduler=scheduler,
+                     loss_fn=lambda z, _: nt_xent(z[0], z[1], config.temperature))
     history = PretrainHistory()
     start = time.perf_counter()
     try:
-        model.train()
-        head.train()
+        pair.train()
         for _ in tqdm(range(config.num_epochs), desc="pretraining", disable=not config.progress):
             order = torch.randperm(len(X), generator=generator)
             total, count = 0.0, 0
@@ -282,18 +302,11 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
                 index = order[i:i + batch_size]
                 partner = index
                 if neighbours is not None:  # a random one of each image's nearest neighbours
-                    partner = neighbours[index, torch.randint(0, config.neighbours, (len(index),), generator=generator)]
-                v1 = normalize(views(X[index])).to(device, memory_format=memory_format)  # (B, C, H, W)
-                v2 = normalize(views(X[partner])).to(device, memory_format=memory_format)  # its partner
-                with autocast(device, precision):
-                    z1, z2 = head(model(v1)), head(model(v2))
-                loss = nt_xent(z1.float(), z2.float(), config.temperature)  # the loss itself in fp32
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                total += loss.item()
+                    pick = torch.randint(0, config.neighbours, (len(index),), generator=generator)
+                    partner = neighbours[index, pick]
+                views_ = torch.stack([normalize(views(X[index])),  # (2, B, C, H, W)
+                                      normalize(views(X[partner]))])  # a view and its partner
+                total += step(views_)[0].item()
                 count += 1
             history.loss.append(total / count)
     finally:

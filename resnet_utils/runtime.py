@@ -20,8 +20,11 @@ import torch
 
 from ._checks import check_int
 
-__all__ = ["resolve_device", "bf16_supported", "resolve_precision", "autocast", "quiet_native_stderr",
-           "seed_everything", "seed_worker", "versions", "stamp"]
+__all__ = ["PRECISIONS", "resolve_device", "bf16_supported", "resolve_precision", "autocast",
+           "eval_mode", "quiet_native_stderr", "seed_everything", "seed_worker", "versions", "stamp"]
+
+# The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -87,8 +90,9 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     ``"fp16"`` needs CUDA (it also needs a gradient scaler, which ``fit``
     adds); ``"bf16"`` on a GPU without support is refused.
     """
-    if precision not in ("auto", "fp32", "bf16", "fp16"):
-        raise ValueError(f"precision must be one of 'auto', 'fp32', 'bf16', 'fp16'; got {precision!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}; "
+                         f"got {precision!r}")
     dev = resolve_device(device)
     if precision == "auto":
         return "bf16" if bf16_supported(dev) else "fp32"
@@ -105,6 +109,22 @@ def autocast(device: torch.device, precision: str) -> torch.autocast:
         return torch.autocast(device.type, enabled=False)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Put ``model`` in eval mode inside the block; restore every module's mode after it.
+
+    Each submodule gets back its own mode (a frozen batch norm inside a
+    training model stays in eval mode), even when the block raises.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for m, training in modes:
+            m.training = training
 
 
 @contextlib.contextmanager

@@ -153,3 +153,13 @@ def test_same_seed_same_augmented_batches(num_workers):
     loader = make_loaders(s, batch_size=32, seed=3, num_workers=num_workers)[0]
     epoch1, epoch2 = next(iter(loader))[0], next(iter(loader))[0]
     assert not torch.equal(epoch1, epoch2)  # each pass draws new shuffling and augmentations
+
+
+def test_splits_normalize_is_the_test_transform():
+    from resnet_utils.data import load_digits
+
+    for normalize in ("mean_std", "zero_one", "minus_one_one"):
+        splits = load_digits(val_size=0, normalize=normalize, augment=True)
+        X = splits.test.X[:7]
+        expected = torch.stack([splits.test[i][0] for i in range(7)])
+        torch.testing.assert_close(splits.normalize(X), expected)

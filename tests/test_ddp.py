@@ -6,24 +6,30 @@ import sys
 
 import pytest
 import torch
-from torch.utils.data import DistributedSampler
 
-from resnet_utils.ddp import DDPConfig, global_batches, main, train
+from resnet_utils.ddp import DDPConfig, main, shard_loader, train
 
 CONFIG = DDPConfig(num_epochs=1)
 
 
-def test_shards_are_what_distributed_sampler_gives_each_rank():
-    n, batch, world, epoch, seed = 50, 8, 2, 3, 7
+def global_batches(n, batch_size, epoch, seed):
+    """The hand-written definition shard_loader replaced: a seeded shuffle, cut into batches."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))
+    return [order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+@pytest.mark.parametrize("n, batch, world", [(50, 8, 2), (898, 64, 2), (101, 12, 3), (30, 6, 1)])
+def test_shard_loaders_cut_each_global_batch_into_rank_shards(n, batch, world):
+    from torch.utils.data import TensorDataset
+
+    dataset = TensorDataset(torch.arange(n))
+    epoch, seed = 3, 7
     batches = global_batches(n, batch, epoch, seed)
-    assert len(batches) == n // batch and all(len(b) == batch for b in batches)
     for rank in range(world):
-        sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed)
-        sampler.set_epoch(epoch)
-        per_rank = list(sampler)
-        per_rank_batches = [per_rank[i:i + batch // world] for i in range(0, len(per_rank), batch // world)]
-        for b, theirs in zip(batches, per_rank_batches):
-            assert b[rank::world].tolist() == theirs
+        loader = shard_loader(dataset, batch // world, rank, world, seed)
+        loader.sampler.set_epoch(epoch)
+        shards = [b[0].tolist() for b in loader]
+        assert shards == [b[rank::world].tolist() for b in batches]
 
 
 @pytest.fixture
@@ -38,7 +44,7 @@ def one_thread():
 def test_two_ranks_match_the_reference(tmp_path, one_thread):
     out, weights = tmp_path / "ddp.json", tmp_path / "ddp.pt"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "resnet_utils.ddp", "--epochs", "1", "--json", str(out), "--save", str(weights)]
+           "-m", "resnet_utils.ddp", "--num-epochs", "1", "--json", str(out), "--save", str(weights)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     ddp = json.loads(out.read_text())
     assert ddp["world_size"] == 2 and ddp["backend"] == "gloo" and ddp["distributed"]
@@ -60,10 +66,12 @@ def test_shards_change_only_batch_statistics(one_thread):
 
 def test_reference_cli_writes_json(tmp_path, capsys):
     out = tmp_path / "ref.json"
-    assert main(["--epochs", "1", "--shards", "2", "--json", str(out)]) == 0
+    assert main(["--num-epochs", "1", "--shards", "2", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["shards"] == 2 and not result["distributed"] and len(result["losses"]) == 898 // 64
-    assert "state_dict" not in result and '"world_size": 1' in capsys.readouterr().out
+    assert "state_dict" not in result and "1 process, 2 shard(s)" in capsys.readouterr().out
+    assert result["config"]["num_epochs"] == 1 and "torch" in result["versions"]
+    assert result["losses"] == pytest.approx(train(CONFIG, shards=2)["losses"])
 
 
 @pytest.mark.parametrize("argv, word", [

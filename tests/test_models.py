@@ -179,3 +179,81 @@ def test_residual_blocks_in_order():
     names = [n for n, _ in residual_blocks(models.resnet34())]
     assert len(names) == 16 and names[0] == "layer1.0" and names[-1] == "layer4.2"
     assert len(residual_blocks(models.resnet50())) == 16
+
+
+def test_norm_layer_none_removes_batch_norm_and_frozen_batch_norm_freezes_it():
+    from torchvision.ops import FrozenBatchNorm2d
+
+    from resnet_utils.models import build_model
+
+    x = torch.randn(2, 3, 32, 32)
+    bare = build_model("plain20", norm_layer=None)
+    assert not any(isinstance(m, nn.modules.batchnorm._NormBase) for m in bare.modules())
+    assert bare(x).shape == (2, 10)
+    # the same weights as the batch-norm network, minus the batch-norm parameters
+    with_bn = build_model("plain20")
+    bn_params = sum(p.numel() for m in with_bn.modules() if isinstance(m, nn.BatchNorm2d)
+                    for p in m.parameters())
+    assert count_parameters(bare) == count_parameters(with_bn) - bn_params
+    frozen = build_model("resnet18", norm_layer=FrozenBatchNorm2d)
+    assert sum(isinstance(m, FrozenBatchNorm2d) for m in frozen.modules()) == 20
+    with pytest.raises(ValueError, match="zero_init_residual"):
+        cifar_resnet(8, norm_layer=None, zero_init_residual=True)
+
+
+def test_check_arch_validates_by_name_without_building(monkeypatch):
+    import resnet_utils.models as models
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("check_arch built a model")
+
+    monkeypatch.setattr(models, "cifar_resnet", no_building)
+    monkeypatch.setitem(models.ARCHITECTURES, "resnet50", no_building)
+    for name in ("resnet20", "plain56", "resnet110", "resnet50"):
+        assert models.check_arch(name) == name
+    for name in ("resnet21", "resnet2", "plain", "vgg16", "resnet20x", "Resnet20"):
+        with pytest.raises(ValueError, match="arch"):
+            models.check_arch(name)
+    with pytest.raises(TypeError, match="arch"):
+        models.check_arch(20)
+
+
+@pytest.mark.parametrize("arch", ["resnet14", "plain8", "resnet18"])
+def test_rebuild_with_frozen_batch_norm_computes_the_same_function(arch):
+    from torchvision.ops import FrozenBatchNorm2d
+
+    from resnet_utils.models import build_model, rebuild
+
+    torch.manual_seed(0)
+    model = build_model(arch, in_channels=1)
+    model.train()
+    model(torch.randn(8, 1, 32, 32))  # non-trivial running statistics
+    model.eval()
+    x = torch.randn(2, 1, 32, 32)
+    frozen = rebuild(model, FrozenBatchNorm2d)
+    assert not frozen.training and not any(isinstance(m, nn.BatchNorm2d) for m in frozen.modules())
+    torch.testing.assert_close(frozen(x), model(x))
+    back = rebuild(frozen, nn.BatchNorm2d).eval()
+    torch.testing.assert_close(back(x), model(x))
+    with pytest.raises(TypeError, match="ResNet"):
+        rebuild(nn.Linear(2, 2), FrozenBatchNorm2d)
+
+
+def test_backbone_features_are_the_inputs_of_fc():
+    import copy
+
+    from resnet_utils.models import backbone_features
+
+    torch.manual_seed(0)
+    model = cifar_resnet(8, in_channels=1, width=4)
+    model.train()
+    model(torch.randn(16, 1, 8, 8))
+    x = torch.randn(5, 1, 8, 8)
+    body = copy.deepcopy(model).eval()
+    body.fc = nn.Identity()
+    with torch.no_grad():
+        expected = body(x)
+    torch.testing.assert_close(backbone_features(model, x), expected)
+    assert model.training  # the mode is restored
+    with pytest.raises(TypeError, match="fc"):
+        backbone_features(nn.Linear(2, 2), x)

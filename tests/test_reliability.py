@@ -76,7 +76,7 @@ def _cli(module, *args, cwd=None):
 CLI_CASES = [
     ("train", ["--dataset", "imagenet"], "--dataset"),
     ("train", ["--arch", "resnet19"], "arch"),
-    ("train", ["--epochs", "0"], "--epochs"),
+    ("train", ["--num-epochs", "0"], "--num-epochs"),
     ("train", ["--batch-size", "-8"], "--batch-size"),
     ("train", ["--lr", "0"], "--lr"),
     ("train", ["--lr", "abc"], "--lr"),
@@ -106,7 +106,7 @@ def test_cli_corrupt_checkpoint_on_resume(tmp_path):
     assert proc.returncode == 1 and "corrupted" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-TRAIN_ARGS = ["--arch", "resnet8", "--epochs", "10", "--quiet", "--seed", "3"]
+TRAIN_ARGS = ["--arch", "resnet8", "--num-epochs", "10", "--quiet", "--seed", "3"]
 
 
 @pytest.mark.slow
@@ -150,7 +150,7 @@ def _without_timings(result):
 def test_same_seed_same_json(tmp_path):
     runs = []
     for name in ("a", "b"):
-        proc = _cli("resnet_utils.train", "--arch", "resnet8", "--epochs", "3", "--quiet", "--seed", "5",
+        proc = _cli("resnet_utils.train", "--arch", "resnet8", "--num-epochs", "3", "--quiet", "--seed", "5",
                     "--json", str(tmp_path / f"{name}.json"))
         assert proc.returncode == 0, proc.stderr
         runs.append(json.loads((tmp_path / f"{name}.json").read_text()))

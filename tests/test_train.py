@@ -13,7 +13,8 @@ from torch import nn
 from resnet_utils.checkpoint import state_dict_sha256
 from resnet_utils.data import make_loaders
 from resnet_utils.models import cifar_resnet
-from resnet_utils.train import History, TrainConfig, evaluate, fit, main
+from resnet_utils.recipes import main
+from resnet_utils.train import History, TrainConfig, evaluate, fit
 
 FAST = TrainConfig(num_epochs=4, lr=0.05, device="cpu", progress=False)
 
@@ -145,15 +146,13 @@ def test_divergence_is_reported(tiny_splits):
 
 @pytest.mark.parametrize("argv,word", [
     (["--dataset", "mnist"], "--dataset"),
-    (["--epochs", "0"], "--epochs"),
+    (["--num-epochs", "0"], "--num-epochs"),
     (["--lr", "-1"], "--lr"),
     (["--batch-size", "x"], "--batch-size"),
     (["--precision", "fp8"], "--precision"),
 ])
 def test_cli_rejects_bad_arguments_in_one_line(argv, word, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
+    assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and word in err
 
@@ -172,13 +171,24 @@ def test_cli_errors_exit_nonzero_without_traceback(argv, word, capsys):
 @pytest.mark.slow
 def test_cli_writes_json(tmp_path):
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "resnet_utils.train", "--epochs", "1", "--quiet",
-                           "--arch", "resnet8", "--json", str(out)], capture_output=True, text=True,
-                          timeout=120)
+    weights = tmp_path / "model.pt"
+    proc = subprocess.run([sys.executable, "-m", "resnet_utils.train", "--num-epochs", "2",
+                           "--quiet", "--arch", "resnet8", "--json", str(out), "--save",
+                           str(weights)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
-    assert 0 <= result["test_accuracy"] <= 1 and result["epochs"] == 1
-    assert result["train_seconds"] > 0 and len(result["weights_sha256"]) == 64
+    assert result["num_epochs"] == 2 and result["config"]["config"]["num_epochs"] == 2
+    assert result["command"] == "python -m resnet_utils.train" and "torch" in result["versions"]
+    # the saved weights are the ones that scored the reported accuracy
+    from resnet_utils.data import load_digits
+    from resnet_utils.models import build_model
+
+    model = build_model("resnet8", in_channels=1, width=16)
+    model.load_state_dict(torch.load(weights, weights_only=True))
+    assert state_dict_sha256(model) == result["weights_sha256"]
+    test_loader = make_loaders(load_digits(size=16, val_size=0.1, seed=0), 256)[2]
+    assert evaluate(model, test_loader, "cpu")[1] == pytest.approx(result["test_accuracy"])
+    assert result["test_accuracy"] > 0.5  # two epochs on the digits already learn something
 
 
 def test_early_stopping_keeps_the_best_epoch(tiny_splits):
@@ -208,7 +218,7 @@ def test_early_stopping_needs_validation(tiny_splits):
 
 
 def test_lr_range_test(tiny_splits):
-    from resnet_utils.train import lr_range_test
+    from resnet_utils.lr_finder import lr_range_test
 
     model = _model()
     before = state_dict_sha256(model)

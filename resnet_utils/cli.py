@@ -1,0 +1,149 @@
+"""What the package's four command lines share: flags, errors, JSON.
+
+``python -m resnet_utils.train`` (:mod:`resnet_utils.recipes`),
+``python -m resnet_utils.finetune``, ``python -m resnet_utils.bench`` and
+``python -m resnet_utils.ddp`` are all built with :func:`parser` and run
+through :func:`run`, so they agree:
+
+- the same flags where they mean the same thing: ``--device`` (default
+  ``auto``), ``--seed``, ``--precision``, ``--channels-last``, ``--quiet``,
+  ``--json PATH``, ``--save PATH`` (the final weights), ``--num-epochs``;
+- one error policy: a bad argument or a bad input prints one line on stderr
+  and exits 1; Ctrl-C exits 130 after one line; nothing half-written is left;
+- one JSON envelope (:func:`envelope`): every result file carries the
+  command, its config and the versions it ran with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import pickle
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import atomic_write_bytes, atomic_write_json
+from .runtime import PRECISIONS, versions
+
+__all__ = ["parser", "positive", "run", "envelope", "write_json", "save_weights", "ERRORS"]
+
+# What a command turns into one line and exit status 1: bad arguments, missing or corrupt
+# files, a training run that diverged. Anything else is a bug and keeps its traceback.
+ERRORS = (ValueError, TypeError, FileNotFoundError, FloatingPointError, pickle.UnpicklingError,
+          zipfile.BadZipFile)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line and exits 1, without the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(1, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive(kind: type) -> Callable[[str], Any]:
+    """An argparse ``type=`` that accepts only positive ints or finite positive floats."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        if not value > 0 or (kind is float and not math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..2**32-1, got {text}")
+    return value
+
+
+def parser(command: str, description: str, *, precision: bool = True,
+           seed: bool = True, save: str | None = None) -> argparse.ArgumentParser:
+    """A parser for ``python -m resnet_utils.COMMAND`` with the shared flags already added.
+
+    Every command gets ``--device``, ``--quiet`` and ``--json``; ``--seed``,
+    ``--precision``/``--channels-last`` and ``--save`` when they apply
+    (``save`` is the help text of ``--save``).
+    """
+    p = _Parser(prog=f"python -m resnet_utils.{command}", description=description)
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
+    if seed:
+        p.add_argument("--seed", type=_seed, default=0, help="seeds every random choice (default 0)")
+    if precision:
+        p.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                       help="bf16: CPUs with AVX512-BF16/AMX, recent GPUs; fp16: CUDA only; "
+                            "auto: bf16 where it is fast, else fp32 (default fp32)")
+        p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", metavar="PATH", help="write the result here as JSON (atomically)")
+    if save:
+        p.add_argument("--save", metavar="PATH", help=save)
+    return p
+
+
+def _jsonable(config: Any) -> Any:
+    if is_dataclass(config) and not isinstance(config, type):
+        config = asdict(config)
+    if isinstance(config, dict):
+        return {k: _jsonable(v) for k, v in config.items()}
+    if isinstance(config, (list, tuple)):
+        return [_jsonable(v) for v in config]
+    if isinstance(config, Path):
+        return str(config)
+    return config
+
+
+def envelope(command: str, config: Any, result: dict[str, Any]) -> dict[str, Any]:
+    """The JSON every command writes: ``command``, ``config``, ``versions``, then its results."""
+    return {"command": f"python -m resnet_utils.{command}", "config": _jsonable(config),
+            "versions": versions(), **result}
+
+
+def write_json(path: str | Path | None, command: str, config: Any,
+               result: dict[str, Any]) -> None:
+    """Write :func:`envelope` to ``path`` atomically (nothing when ``path`` is None)."""
+    if path:
+        atomic_write_json(path, envelope(command, config, result))
+
+
+def save_weights(path: str | Path | None, state: dict[str, Any]) -> None:
+    """``torch.save`` ``state`` to ``path`` atomically (nothing when ``path`` is None)."""
+    if path:
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+
+
+def run(p: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int | None],
+        argv: list[str] | None = None) -> int:
+    """Parse ``argv`` with ``p`` and call ``body(args)`` under the shared error policy.
+
+    Returns the exit status: ``body``'s (0 when it returns None), 1 after a
+    one-line message for the errors in :data:`ERRORS`, 130 on Ctrl-C.
+    """
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as done:  # --help (0) or a bad argument (1, message already printed)
+        return int(done.code or 0)
+    try:
+        return body(args) or 0
+    except ERRORS as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"{p.prog}: error: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{p.prog}: interrupted", file=sys.stderr)
+        return 130

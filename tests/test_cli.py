@@ -1,0 +1,83 @@
+"""resnet_utils.cli: the four command lines share flags, errors and the JSON envelope."""
+
+import importlib
+import json
+
+import pytest
+
+from resnet_utils import cli
+
+COMMANDS = {"train": "recipes", "finetune": "finetune", "bench": "bench", "ddp": "ddp"}
+
+
+def _parser(command):
+    return importlib.import_module(f"resnet_utils.{COMMANDS[command]}").build_parser()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_the_shared_flags(command):
+    p = _parser(command)
+    args = p.parse_args([])
+    assert args.device == "auto" and args.quiet is False and args.json is None
+    assert p.prog == f"python -m resnet_utils.{command}"
+    flags = {s for a in p._actions for s in a.option_strings}
+    if command != "bench":  # the benchmark's --modes set precision and memory format
+        assert {"--seed", "--precision", "--channels-last", "--save"} <= flags
+        assert args.precision == "fp32" and args.seed == 0
+    assert not {"--epochs", "--checkpoint-dir", "--save-pretrained"} & flags
+    if command in ("train", "ddp"):
+        assert "--num-epochs" in flags
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("argv, word", [(["--device"], "--device"),
+                                        (["--no-such-flag"], "unrecognized"),
+                                        (["--json"], "--json")])
+def test_a_bad_argument_is_one_line_and_exit_1(command, argv, word, capsys):
+    main = importlib.import_module(f"resnet_utils.{COMMANDS[command]}").main
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and word in err
+    assert err.startswith(f"python -m resnet_utils.{command}: error:")
+
+
+def test_errors_and_ctrl_c(capsys):
+    p = cli.parser("demo", "a demo")
+
+    def bad(args):
+        raise ValueError("lr must be > 0, got -1\nsecond line")
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    assert cli.run(p, bad, []) == 1
+    assert capsys.readouterr().err == "python -m resnet_utils.demo: error: lr must be > 0, got -1\n"
+    assert cli.run(p, interrupted, []) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert cli.run(p, lambda args: None, []) == 0
+    with pytest.raises(ZeroDivisionError):  # a bug keeps its traceback
+        cli.run(p, lambda args: 1 / 0, [])
+
+
+def test_the_envelope_carries_command_config_and_versions(tmp_path):
+    from resnet_utils.train import TrainConfig
+
+    path = tmp_path / "out.json"
+    cli.write_json(path, "train", TrainConfig(num_epochs=3), {"test_accuracy": 0.5})
+    data = json.loads(path.read_text())
+    assert data["command"] == "python -m resnet_utils.train" and data["test_accuracy"] == 0.5
+    assert data["config"]["num_epochs"] == 3 and {"torch", "python"} <= set(data["versions"])
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("text, ok", [("3", True), ("0.5", False), ("0", False), ("-2", False),
+                                      ("x", False)])
+def test_positive_int(text, ok):
+    import argparse
+
+    parse = cli.positive(int)
+    if ok:
+        assert parse(text) == 3
+    else:
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse(text)
