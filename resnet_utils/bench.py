@@ -118,39 +118,41 @@ def _sync(device: torch.device) -> None:
 
 def median_seconds(fn: Callable[[], Any], device: str | torch.device = "cpu", repeats: int = 5,
                    inner: int = 1) -> float:
-    """Median wall-clock seconds of one call of ``fn``: ``repeats`` timings of ``inner`` calls each.
+    """Median seconds of one call of ``fn``: ``repeats`` timings of ``inner`` calls each.
 
-    One untimed call first (allocation, kernel choice); on CUDA the device is
-    synchronised around each timing, since kernels run asynchronously.
+    Each timing is one ``torch.utils.benchmark.Timer.timeit(inner)``, which
+    first makes a few untimed calls (allocation, kernel choice) and, on an
+    accelerator, synchronises it around the timed calls, since kernels run
+    asynchronously. Timer runs with 1 thread unless told; we give it the
+    threads torch uses, as the code being timed would have.
     """
+    import contextlib
+
+    from torch.utils.benchmark import Timer
+
     device = resolve_device(device)
     check_int("repeats", repeats, min_value=1)
     check_int("inner", inner, min_value=1)
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        _sync(device)
-        times.append((time.perf_counter() - t0) / inner)
-    return statistics.median(times)
+    timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    # Timer synchronises the *current* accelerator: make it the one measured
+    with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
+        return statistics.median(timer.timeit(inner).mean for _ in range(repeats))
 
 
-def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.float32, n: int = 1024,
-                repeats: int = 5, detail: bool = False) -> float | dict[str, float]:
-    """Measured FLOP/s of an ``n x n`` by ``n x n`` matrix multiply (``2 n^3`` FLOPs): the best this machine does.
+def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.float32,
+                n: int = 1024, repeats: int = 5, detail: bool = False) -> float | dict[str, float]:
+    """Measured FLOP/s of an ``n x n`` by ``n x n`` matrix multiply (``2 n^3`` FLOPs).
 
     The same product is timed two ways, because libraries differ: ``torch.mm``
     (a BLAS such as MKL on the CPU, cuBLAS on a GPU) and a 1x1 convolution in
     channels-last layout (oneDNN on the CPU, cuDNN on a GPU), which *is* a
-    matrix multiply. The peak is the faster of the two (medians of
-    ``repeats`` timings); ``detail=True`` returns both. A network reaches a
-    fraction of it; 3x3 convolutions can beat it, because convolution kernels
-    are often better tuned than the GEMM the BLAS ships for this CPU.
+    matrix multiply. The peak, the best this machine does, is the faster of
+    the two (each the median of ``repeats`` timings by :func:`median_seconds`);
+    ``detail=True`` returns both. A network reaches a fraction of it; 3x3
+    convolutions can beat it, because convolution kernels are often better
+    tuned than the GEMM the BLAS ships for this CPU.
     """
     device = resolve_device(device)
     check_int("n", n, min_value=16)
@@ -159,8 +161,10 @@ def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.
     m = side * side  # the 1x1 convolution multiplies (m x n) by (n x n), m ~ n
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    x = torch.randn(1, n, side, side, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(n, n, 1, 1, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    channels_last = torch.channels_last
+    x = torch.randn(1, n, side, side, device=device, dtype=dtype).contiguous(
+        memory_format=channels_last)
+    w = torch.randn(n, n, 1, 1, device=device, dtype=dtype).contiguous(memory_format=channels_last)
     inner = max(1, int(1e9 // (2 * n ** 3))) if device.type == "cpu" else 20
     mm = 2 * n ** 3 / median_seconds(lambda: torch.mm(a, b), device, repeats, inner)
     conv = 2 * m * n * n / median_seconds(lambda: F.conv2d(x, w), device, repeats, inner)

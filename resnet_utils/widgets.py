@@ -51,7 +51,8 @@ class ConvExplorer:
         self.image = image.detach().cpu()
         self.kernels = kernels
         self._syncing = False
-        self.kernel = w.Dropdown(options=list(kernels) + ["custom"], value=kernel, description="kernel")
+        self.kernel = w.Dropdown(options=list(kernels) + ["custom"], value=kernel,
+                                 description="kernel")
         self.cells = [w.FloatText(value=0.0, layout=w.Layout(width="64px")) for _ in range(9)]
         self.stride = w.IntSlider(value=1, min=1, max=4, description="stride")
         self.padding = w.IntSlider(value=0, min=0, max=3, description="padding")
@@ -81,7 +82,8 @@ class ConvExplorer:
     def _on_cell(self, _change) -> None:
         if self._syncing:
             return
-        if self.kernel.value != "custom" and not torch.equal(self.weight, self.kernels[self.kernel.value]):
+        named = self.kernel.value
+        if named != "custom" and not torch.equal(self.weight, self.kernels[named]):
             self._syncing = True
             self.kernel.value = "custom"
             self._syncing = False
@@ -144,15 +146,23 @@ class AugmentExplorer:
         self.image = image.detach().cpu()
         self.num_samples, self.seed = num_samples, seed
         style = {"description_width": "90px"}
-        self.degrees = w.FloatSlider(value=0, min=0, max=180, step=5, description="rotation (deg)", style=style)
-        self.translate = w.FloatSlider(value=0, min=0, max=0.3, step=0.05, description="shift (frac)", style=style)
+        self.degrees = w.FloatSlider(value=0, min=0, max=180, step=5, description="rotation (deg)",
+                                     style=style)
+        self.translate = w.FloatSlider(value=0, min=0, max=0.3, step=0.05,
+                                       description="shift (frac)", style=style)
         self.flip = w.Checkbox(value=False, description="horizontal flip (p=0.5)")
-        self.crop_padding = w.IntSlider(value=0, min=0, max=8, description="crop padding", style=style)
-        self.brightness = w.FloatSlider(value=0, min=0, max=0.8, step=0.1, description="brightness", style=style)
+        self.crop_padding = w.IntSlider(value=0, min=0, max=8, description="crop padding",
+                                        style=style)
+        self.brightness = w.FloatSlider(value=0, min=0, max=0.8, step=0.1,
+                                        description="brightness", style=style)
         self.picture = w.Image(format="png")
-        for control in (self.degrees, self.translate, self.flip, self.crop_padding, self.brightness):
+        for control in self._controls:
             control.observe(lambda _: self.update(), names="value")
         self.update()
+
+    @property
+    def _controls(self) -> tuple:
+        return (self.degrees, self.translate, self.flip, self.crop_padding, self.brightness)
 
     @property
     def transform(self):
@@ -166,7 +176,8 @@ class AugmentExplorer:
             steps.append(v2.RandomHorizontalFlip(p=0.5))
         if self.degrees.value or self.translate.value:
             t = self.translate.value
-            steps.append(v2.RandomAffine(degrees=self.degrees.value, translate=(t, t) if t else None))
+            steps.append(v2.RandomAffine(degrees=self.degrees.value,
+                                         translate=(t, t) if t else None))
         if self.brightness.value:
             steps.append(v2.ColorJitter(brightness=self.brightness.value))
         return v2.Compose(steps) if steps else v2.Identity()
@@ -175,7 +186,8 @@ class AugmentExplorer:
         """Draw new samples with the current settings and redraw the grid."""
         transform = self.transform
         torch.manual_seed(self.seed)  # the same settings give the same grid
-        self.samples = torch.stack([transform(self.image) for _ in range(self.num_samples)]).clamp(0, 1)
+        samples = [transform(self.image) for _ in range(self.num_samples)]
+        self.samples = torch.stack(samples).clamp(0, 1)
         cols = min(self.num_samples, 4)
         rows = -(-self.num_samples // cols)
         fig = Figure(figsize=(1.8 * cols, 1.9 * rows), layout="constrained")
@@ -183,7 +195,8 @@ class AugmentExplorer:
             ax.axis("off")
             if i < self.num_samples:
                 img = self.samples[i].permute(1, 2, 0).numpy()
-                ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray_r" if img.shape[-1] == 1 else None,
+                gray = img.shape[-1] == 1
+                ax.imshow(img[..., 0] if gray else img, cmap="gray_r" if gray else None,
                           vmin=0, vmax=1)
         self.picture.value = figure_png(fig)
 
@@ -191,7 +204,7 @@ class AugmentExplorer:
     def widget(self):
         import ipywidgets as w
 
-        controls = w.VBox([self.degrees, self.translate, self.flip, self.crop_padding, self.brightness])
+        controls = w.VBox(list(self._controls))
         return w.VBox([controls, self.picture])
 
     def _ipython_display_(self) -> None:
@@ -206,13 +219,14 @@ class ThresholdExplorer:
     An example counts as predicted positive when its probability for
     ``positive_class`` is at least the threshold. The picture shows the
     one-vs-rest ROC and precision-recall curves with the current operating
-    point; ``tpr``, ``fpr``, ``precision`` and ``counts`` hold the numbers.
+    point; ``tpr``, ``fpr``, ``precision`` and ``counts`` hold the numbers
+    (the counts are scikit-learn's ``confusion_matrix`` of the binarised problem).
     """
 
     def __init__(self, y_true, y_prob, positive_class: int = 0, threshold: float = 0.5,
                  class_names: list[str] | None = None) -> None:
         import ipywidgets as w
-        from sklearn.metrics import precision_recall_curve, roc_curve
+        from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
         from .metrics import _check_labels_probs
 
@@ -222,12 +236,14 @@ class ThresholdExplorer:
         if len(names) != k:
             raise ValueError(f"class_names must have {k} entries, got {len(names)}")
         if not isinstance(positive_class, int) or not 0 <= positive_class < k:
-            raise ValueError(f"positive_class must be an int in 0..{k - 1}, got {positive_class!r}")
+            raise ValueError(f"positive_class must be an int in 0..{k - 1}, "
+                             f"got {positive_class!r}")
         self._roc_curve, self._pr_curve = roc_curve, precision_recall_curve
-        self.positive = w.Dropdown(options=[(n, i) for i, n in enumerate(names)], value=positive_class,
-                                   description="class")
-        self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01, description="threshold",
-                                       readout_format=".2f")
+        self._confusion_matrix = confusion_matrix
+        self.positive = w.Dropdown(options=[(n, i) for i, n in enumerate(names)],
+                                   value=positive_class, description="class")
+        self.threshold = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01,
+                                       description="threshold", readout_format=".2f")
         self.label = w.HTML()
         self.picture = w.Image(format="png")
         self.positive.observe(lambda _: self.update(), names="value")
@@ -240,14 +256,15 @@ class ThresholdExplorer:
         actual = self.y_true == c
         score = self.y_prob[:, c]
         predicted = score >= t
-        tp, fp = int(np.sum(predicted & actual)), int(np.sum(predicted & ~actual))
-        fn, tn = int(np.sum(~predicted & actual)), int(np.sum(~predicted & ~actual))
+        matrix = self._confusion_matrix(actual, predicted, labels=[False, True])
+        tn, fp, fn, tp = (int(n) for n in matrix.ravel())  # rows: actual; columns: predicted
         self.counts = {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
         self.tpr = tp / (tp + fn) if tp + fn else float("nan")
         self.fpr = fp / (fp + tn) if fp + tn else float("nan")
         self.precision = tp / (tp + fp) if tp + fp else float("nan")
         self.label.value = (f"threshold {t:.2f}: TP {tp}, FP {fp}, FN {fn}, TN {tn} &mdash; "
-                            f"TPR (recall) {self.tpr:.3f}, FPR {self.fpr:.4f}, precision {self.precision:.3f}")
+                            f"TPR (recall) {self.tpr:.3f}, FPR {self.fpr:.4f}, "
+                            f"precision {self.precision:.3f}")
         fig = Figure(figsize=(8, 3.4), layout="constrained")
         ax_roc, ax_pr = fig.subplots(1, 2)
         fpr, tpr, _ = self._roc_curve(actual, score)

@@ -2,6 +2,7 @@
 
 import json
 import statistics
+import time
 
 import pytest
 import torch
@@ -22,9 +23,42 @@ def test_forward_flops_match_torchvision_metadata():
     assert flops / 2 / 1e9 == pytest.approx(ops, rel=0.01)
 
 
-def test_matmul_peak_is_a_plausible_rate():
-    detail = matmul_peak("cpu", torch.float32, 128, repeats=2, detail=True)
-    assert detail["peak"] == max(detail["mm"], detail["conv1x1"]) > 1e8  # more than 0.1 GFLOP/s
+@pytest.fixture
+def one_thread():
+    """One CPU thread while timing: with two or more, a core busy elsewhere stalls every call."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _mm_flops_by_hand(n, calls, blocks=3):
+    """FLOP/s of torch.mm on n x n matrices, timed with a plain loop (median of the blocks)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    times = []
+    for _ in range(blocks):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            torch.mm(a, b)
+        times.append((time.perf_counter() - t0) / calls)
+    return 2 * n ** 3 / statistics.median(times)
+
+
+@pytest.mark.slow
+def test_matmul_peak_agrees_with_an_independent_timing_of_mm(one_thread):
+    n = 256
+    detail = matmul_peak("cpu", torch.float32, n, repeats=3, detail=True)
+    assert set(detail) == {"mm", "conv1x1", "peak"}
+    assert detail["peak"] == max(detail["mm"], detail["conv1x1"])
+    assert isinstance(matmul_peak("cpu", torch.float32, 64, repeats=1), float)
+    # interleaved, and the best of three each: a busy machine only ever makes a rate lower
+    ours, by_hand = [detail["mm"]], []
+    for i in range(3):
+        if i:
+            ours.append(matmul_peak("cpu", torch.float32, n, repeats=3, detail=True)["mm"])
+        by_hand.append(_mm_flops_by_hand(n, calls=int(1e9 // (2 * n ** 3))))
+    assert 1 / 3 < max(ours) / max(by_hand) < 3, (ours, by_hand)
 
 
 def test_runner_train_step_updates_the_model():
@@ -114,18 +148,66 @@ def test_model_names_known():
     assert bench._known("resnet20") and bench._known("torchvision_resnet18") and not bench._known("resnet21")
 
 
-def test_median_seconds_counts_calls_and_takes_the_median():
-    import time
-    calls, delays = [], iter([0.0, 0.03, 0.001, 0.002])  # warm-up, then three timed calls
+def _median_seconds_by_hand(fn, repeats=5, inner=1):
+    """The hand-written loop that median_seconds replaced (on the CPU), kept as its oracle."""
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t0) / inner)
+    return statistics.median(times)
 
-    def fn():
-        calls.append(1)
-        time.sleep(next(delays))
 
-    seconds = bench.median_seconds(fn, "cpu", repeats=3, inner=1)
-    assert len(calls) == 4  # one untimed warm-up + 3 timed
-    assert 0.002 <= seconds < 0.02  # the median (2 ms); the mean would be 34 ms
+@pytest.mark.slow
+def test_median_seconds_of_a_known_sleep():
+    seconds = bench.median_seconds(lambda: time.sleep(0.02), "cpu", repeats=3, inner=2)
+    assert 0.0199 < seconds < 0.035  # a sleep lasts at least its time; a busy machine adds some
+
+
+@pytest.mark.slow
+def test_median_seconds_agrees_with_the_hand_written_loop(one_thread):
+    x, w = torch.randn(8, 16, 32, 32), torch.randn(32, 16, 3, 3)
+    fn = lambda: torch.nn.functional.conv2d(x, w, padding=1)
+    ours, by_hand = [], []
+    for _ in range(3):  # interleaved; the fastest of each, since noise only adds time
+        ours.append(bench.median_seconds(fn, "cpu", repeats=5, inner=3))
+        by_hand.append(_median_seconds_by_hand(fn, repeats=5, inner=3))
+    assert 1 / 2 < min(ours) / min(by_hand) < 2, (ours, by_hand)
+
+
+def test_median_seconds_takes_the_median_of_repeats_of_inner_calls(monkeypatch):
+    from types import SimpleNamespace
+
+    from torch.utils.benchmark import Timer
+
+    numbers, means = [], iter([0.03, 0.001, 0.002])
+
+    def timeit(self, number):
+        numbers.append(number)
+        return SimpleNamespace(mean=next(means))
+
+    monkeypatch.setattr(Timer, "timeit", timeit)
+    seconds = bench.median_seconds(lambda: None, "cpu", repeats=3, inner=4)
+    assert numbers == [4, 4, 4] and seconds == 0.002  # the median; the mean would be 11 ms
+
+
+def test_median_seconds_times_with_torchs_threads():
+    threads = torch.get_num_threads()
+    seen = []
+    torch.set_num_threads(2)  # torch.utils.benchmark.Timer would use 1
+    try:
+        bench.median_seconds(lambda: seen.append(torch.get_num_threads()), "cpu", repeats=2)
+    finally:
+        torch.set_num_threads(threads)
+    assert seen and set(seen) == {2}
+
+
+def test_median_seconds_bad_arguments():
     with pytest.raises(ValueError, match="repeats"):
-        bench.median_seconds(fn, "cpu", repeats=0)
+        bench.median_seconds(lambda: None, "cpu", repeats=0)
+    with pytest.raises(ValueError, match="inner"):
+        bench.median_seconds(lambda: None, "cpu", inner=0)
     with pytest.raises(TypeError, match="fn"):
         bench.median_seconds(42, "cpu")

@@ -125,12 +125,45 @@ def test_temperature_recovers_a_known_temperature():
         apply_temperature(fixed, 0)
 
 
+def _bootstrap_ci_by_hand(y_true, y_pred, metric=accuracy, n_boot=2000, level=0.95, seed=0):
+    """The hand-written percentile bootstrap that bootstrap_ci replaced, kept as its oracle."""
+    rng = np.random.default_rng(seed)
+    n = len(y_true)
+    scores = np.array([metric(y_true[idx], y_pred[idx])
+                       for idx in rng.integers(0, n, size=(n_boot, n))])
+    lo, hi = np.quantile(scores, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def _noisy_predictions(n, right, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n)
+    return y, np.where(rng.random(n) < right, y, (y + 1) % 10)
+
+
+@pytest.mark.parametrize("n, level, seed", [(900, 0.95, 0), (300, 0.9, 1), (60, 0.8, 2)])
+def test_bootstrap_ci_agrees_with_the_hand_written_bootstrap(n, level, seed):
+    from sklearn.metrics import f1_score
+
+    from resnet_utils.metrics import bootstrap_ci
+
+    y, pred = _noisy_predictions(n, 0.85, seed)
+    macro_f1 = lambda a, b: f1_score(a, b, average="macro", labels=np.arange(10), zero_division=0)
+    for metric in (accuracy, macro_f1):
+        ours = bootstrap_ci(y, pred, metric, n_boot=500, level=level, seed=seed)
+        oracle = _bootstrap_ci_by_hand(y, pred, metric, n_boot=500, level=level, seed=seed)
+        np.testing.assert_allclose(ours, oracle, atol=0.01)
+        assert ours[0] <= metric(y, pred) <= ours[1]
+    scores = np.eye(10)[pred] + 0.1 * np.random.default_rng(seed).random((n, 10))  # 2-D scores
+    np.testing.assert_allclose(bootstrap_ci(y, scores, n_boot=500, level=level, seed=seed),
+                               _bootstrap_ci_by_hand(y, pred, n_boot=500, level=level, seed=seed),
+                               atol=0.01)
+
+
 def test_bootstrap_ci():
     from resnet_utils.metrics import bootstrap_ci
 
-    rng = np.random.default_rng(1)
-    y = rng.integers(0, 10, 900)
-    pred = np.where(rng.random(900) < 0.9, y, (y + 1) % 10)
+    y, pred = _noisy_predictions(900, 0.9, 1)
     lo, hi = bootstrap_ci(y, pred, n_boot=1000)
     acc = accuracy(y, pred)
     assert lo < acc < hi and (lo, hi) == bootstrap_ci(y, pred, n_boot=1000)
@@ -138,5 +171,14 @@ def test_bootstrap_ci():
     assert hi - lo == pytest.approx(2 * 1.96 * se, rel=0.15)
     lo2, hi2 = bootstrap_ci(y[:100], pred[:100], n_boot=1000)
     assert hi2 - lo2 > hi - lo  # fewer test images, wider interval
+    lo90, hi90 = bootstrap_ci(y, pred, n_boot=1000, level=0.9)
+    assert lo <= lo90 < hi90 <= hi  # a lower level, a narrower interval
+    assert bootstrap_ci(y, y, n_boot=100) == (1.0, 1.0)  # every resample is perfect
     with pytest.raises(ValueError, match="level"):
         bootstrap_ci(y, pred, level=95)
+    with pytest.raises(ValueError, match="n_boot"):
+        bootstrap_ci(y, pred, n_boot=5)
+    with pytest.raises(ValueError, match="same length"):
+        bootstrap_ci(y, pred[:-1])
+    with pytest.raises(TypeError, match="metric"):
+        bootstrap_ci(y, pred, metric="accuracy")

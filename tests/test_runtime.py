@@ -75,6 +75,39 @@ def test_quiet_native_stderr_silences_fd2_and_restores_it(capfd):
     assert "before" in err and "after" in err and "still here" in err and "hidden" not in err
 
 
-def test_bf16_supported_is_a_bool():
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them ("flags" on x86, "Features" on ARM)."""
+    from pathlib import Path
+
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo on this system")
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")) and ":" in line:
+            return set(line.split(":", 1)[1].split())
+    pytest.skip("/proc/cpuinfo lists no CPU flags")
+
+
+def test_bf16_supported_on_the_cpu_agrees_with_the_cpu_flags():
+    import platform
+
     from resnet_utils.runtime import bf16_supported
-    assert bf16_supported("cpu") in (True, False)
+
+    flags, supported = _cpu_flags(), bf16_supported("cpu")
+    assert type(supported) is bool
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64"):
+        native = bool(flags & {"amx_bf16", "avx512_bf16"})  # bf16 instructions
+        # oneDNN also runs bf16 kernels, converting to fp32, with AVX512 (F, BW, VL, DQ) or
+        # AVX2-VNNI-2; PyTorch reports those CPUs as supported too, so they are left unchecked
+        converted = ({"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags
+                     or {"avx_vnni_int8", "avx_ne_convert"} <= flags)
+    elif machine in ("aarch64", "arm64"):
+        native = converted = "bf16" in flags
+    else:
+        pytest.skip(f"no rule for the flags of a {machine} CPU")
+    if native and torch.backends.mkldnn.is_available():
+        assert supported, "this CPU has bf16 instructions"
+    if not (native or converted):
+        assert not supported, "this CPU has neither bf16 instructions nor a way to convert"

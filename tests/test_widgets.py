@@ -110,3 +110,54 @@ def test_threshold_explorer_matches_sklearn():
     assert ex.tpr == 1.0 and ex.fpr == 1.0  # everything is positive
     with pytest.raises(ValueError, match="positive_class"):
         ThresholdExplorer(y, prob, positive_class=3)
+
+
+def _counts_by_hand(actual, predicted):
+    """The hand-written sums that ThresholdExplorer used before scikit-learn's confusion_matrix."""
+    import numpy as np
+
+    return {"tp": int(np.sum(predicted & actual)), "fp": int(np.sum(predicted & ~actual)),
+            "fn": int(np.sum(~predicted & actual)), "tn": int(np.sum(~predicted & ~actual))}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_threshold_explorer_counts_match_the_hand_written_sums_and_sklearn(seed, monkeypatch):
+    import numpy as np
+    from sklearn.metrics import precision_score, recall_score
+
+    from resnet_utils import widgets
+    from resnet_utils.widgets import ThresholdExplorer
+
+    monkeypatch.setattr(widgets, "figure_png", lambda fig: b"")  # the numbers, not the pictures
+    rng = np.random.default_rng(seed)
+    k, n = 4, 150
+    y = rng.integers(0, k, n)
+    prob = rng.dirichlet(np.ones(k), n)
+    ex = ThresholdExplorer(y, prob, positive_class=0)
+    for c in range(k):
+        for t in (0.0, 0.1, 0.25, 0.4, 0.6, 0.9, 1.0):
+            ex.positive.value, ex.threshold.value = c, t
+            actual, predicted = y == c, prob[:, c] >= t
+            assert ex.counts == _counts_by_hand(actual, predicted), (c, t)
+            assert all(type(v) is int for v in ex.counts.values())
+            assert sum(ex.counts.values()) == n
+            assert ex.tpr == pytest.approx(recall_score(actual, predicted))
+            if predicted.any():
+                assert ex.precision == pytest.approx(precision_score(actual, predicted))
+            else:  # nothing predicted positive: precision undefined
+                assert np.isnan(ex.precision) and ex.counts["tp"] == ex.counts["fp"] == 0
+
+
+@pytest.mark.filterwarnings("ignore:No positive")  # sklearn, about the ROC and PR curves
+def test_threshold_explorer_when_one_outcome_is_missing():
+    import numpy as np
+
+    from resnet_utils.widgets import ThresholdExplorer
+
+    y = np.zeros(6, dtype=int)  # class 1 never occurs: no actual positives for it
+    prob = np.tile([0.7, 0.3], (6, 1))
+    ex = ThresholdExplorer(y, prob, positive_class=1, threshold=0.2)
+    assert ex.counts == {"tp": 0, "fp": 6, "fn": 0, "tn": 0}
+    assert np.isnan(ex.tpr) and ex.fpr == 1.0 and ex.precision == 0.0
+    ex.threshold.value = 0.5  # nothing predicted positive either
+    assert ex.counts == {"tp": 0, "fp": 0, "fn": 0, "tn": 6} and ex.fpr == 0.0
