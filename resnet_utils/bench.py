@@ -16,7 +16,6 @@ hurts every configuration alike instead of one of them.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -30,7 +29,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from ._checks import check_int
-from .runtime import autocast, bf16_supported, resolve_device, resolve_precision, versions
+from . import cli
+from .runtime import autocast, bf16_supported, eval_mode, resolve_device, resolve_precision, versions
 
 __all__ = ["MODES", "BenchConfig", "median_seconds", "matmul_peak", "forward_flops", "Runner", "benchmark", "format_table", "main"]
 
@@ -52,10 +52,10 @@ def _model_names() -> list[str]:
     return ["resnet20", "resnet56", "resnet18", "resnet34", "resnet50", "torchvision_resnet18"]
 
 
-def _known(name: str) -> bool:
-    import re
-    return name in _model_names() or bool(re.fullmatch(r"resnet\d+", name)) and (int(name[6:]) - 2) % 6 == 0 \
-        and int(name[6:]) >= 8
+def _is_imagenet(name: str) -> bool:
+    from .models import ARCHITECTURES
+
+    return name in ARCHITECTURES or name == "torchvision_resnet18"
 
 
 def _build(name: str) -> nn.Module:
@@ -65,10 +65,6 @@ def _build(name: str) -> nn.Module:
         import torchvision
         return torchvision.models.resnet18(num_classes=1000)
     return build_model(name, num_classes=1000 if _is_imagenet(name) else 10)
-
-
-def _is_imagenet(name: str) -> bool:
-    return name in ("resnet18", "resnet34", "resnet50", "torchvision_resnet18")
 
 
 @dataclass
@@ -89,10 +85,15 @@ class BenchConfig:
         self.models, self.modes = tuple(self.models), tuple(self.modes)
         if not self.models or not self.modes:
             raise ValueError("models and modes must each name at least one entry")
+        from .models import check_arch
+
         for m in self.models:
-            if not isinstance(m, str) or not _known(m):
-                raise ValueError(f"models: unknown model {m!r}; expected e.g. {', '.join(_model_names())} "
-                                 "(any CIFAR depth 6n+2)")
+            if m != "torchvision_resnet18":
+                try:
+                    check_arch(m)
+                except (TypeError, ValueError):
+                    raise ValueError(f"models: unknown model {m!r}; expected e.g. "
+                                     f"{', '.join(_model_names())} (any CIFAR depth 6n+2)") from None
         for m in self.modes:
             if m not in MODES:
                 raise ValueError(f"modes: unknown mode {m!r}; expected one of {list(MODES)}")
@@ -176,19 +177,25 @@ def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.
 def forward_flops(model: nn.Module, shape: tuple[int, ...]) -> int:
     """FLOPs of one forward pass on a batch of ``shape`` (a multiply-add counts 2), by FlopCounterMode."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(torch.zeros(shape, device=device))
-    model.train(was_training)
     return int(counter.get_total_flops())
 
 
 class Runner:
-    """One configuration (model, mode, input) ready to time training or inference steps."""
+    """One configuration (model, mode, input) ready to time training or inference steps.
 
-    def __init__(self, name: str, mode: str, shape: tuple[int, int, int, int], device: torch.device,
-                 seed: int = 0) -> None:
+    The training step is ``fit``'s own (:func:`resnet_utils.train.make_step`:
+    the same optimizer, schedule, loss, precision and memory format), so the
+    benchmark times exactly what the book trains with.
+    """
+
+    def __init__(self, name: str, mode: str, shape: tuple[int, int, int, int],
+                 device: torch.device, seed: int = 0, config: Any = None) -> None:
+        from dataclasses import replace
+
+        from .train import TrainConfig, make_step
+
         self.name, self.mode, self.shape, self.device = name, mode, shape, device
         precision, self.channels_last = MODES[mode]
         self.precision = resolve_precision(precision, device)
@@ -198,22 +205,20 @@ class Runner:
         num_classes = self.model.fc.out_features
         self.X = torch.randn(shape, device=device).contiguous(memory_format=self.memory_format)
         self.y = torch.randint(0, num_classes, (shape[0],), device=device)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=self.precision == "fp16")
+        # fit's defaults (or ``config``), with this mode's precision and memory format
+        self.config = replace(config or TrainConfig(num_epochs=1, seed=seed), device=str(device),
+                              precision=self.precision, channels_last=self.channels_last,
+                              progress=False)
+        # a schedule long enough for any number of timed steps
+        self.step = make_step(self.model, self.config, steps_per_epoch=10**9)
 
     def train_step(self) -> None:
         self.model.train()
-        with autocast(self.device, self.precision):
-            loss = F.cross_entropy(self.model(self.X).float(), self.y)
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
-        self.scaler.step(self.optimizer)
-        self.scaler.update()
+        self.step(self.X, self.y)
 
     @torch.no_grad()
     def infer_step(self) -> None:
-        self.model.eval()
-        with autocast(self.device, self.precision):
+        with eval_mode(self.model), autocast(self.device, self.precision):
             self.model(self.X)
 
     def images_per_second(self, kind: str, steps: int) -> float:
@@ -300,46 +305,39 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from .train import _OneLineParser, _positive
-
-    p = _OneLineParser(prog="python -m resnet_utils.bench",
-                       description="Training and inference throughput of the ResNets on this machine, per "
-                                   "precision and memory layout, interleaved repeats, medians.")
+def build_parser():
+    p = cli.parser("bench", "Training and inference throughput of the ResNets on this machine, "
+                   "per precision and memory layout, interleaved repeats, medians.",
+                   precision=False, seed=False)
     p.add_argument("--models", nargs="+", default=list(BenchConfig.models), metavar="MODEL",
                    help=f"any of {', '.join(_model_names())}")
     p.add_argument("--modes", nargs="+", default=list(BenchConfig.modes), metavar="MODE",
-                   help=f"any of {', '.join(MODES)}")
-    p.add_argument("--batch-size", type=_positive(int))
-    p.add_argument("--image-size", type=_positive(int))
-    p.add_argument("--steps", type=_positive(int), default=BenchConfig.steps)
+                   help=f"any of {', '.join(MODES)} (precision and memory format)")
+    p.add_argument("--batch-size", type=cli.positive(int))
+    p.add_argument("--image-size", type=cli.positive(int))
+    p.add_argument("--steps", type=cli.positive(int), default=BenchConfig.steps)
     p.add_argument("--warmup", type=int, default=BenchConfig.warmup)
-    p.add_argument("--repeats", type=_positive(int), default=BenchConfig.repeats)
-    p.add_argument("--peak-size", type=_positive(int), default=BenchConfig.peak_size)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--json", metavar="PATH", help="also write the full report (samples included) here")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--repeats", type=cli.positive(int), default=BenchConfig.repeats)
+    p.add_argument("--peak-size", type=cli.positive(int), default=BenchConfig.peak_size)
     return p
+
+
+def _run(args) -> int:
+    config = BenchConfig(models=tuple(args.models), modes=tuple(args.modes),
+                         batch_size=args.batch_size, image_size=args.image_size,
+                         steps=args.steps, warmup=args.warmup, repeats=args.repeats,
+                         device=args.device, peak_size=args.peak_size)
+    report = benchmark(config, progress=not args.quiet)
+    print(format_table(report))
+    report.pop("config")
+    report.pop("versions")
+    cli.write_json(args.json, "bench", config, report)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m resnet_utils.bench``; returns the exit status."""
-    from .checkpoint import atomic_write_json
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        config = BenchConfig(models=tuple(args.models), modes=tuple(args.modes), batch_size=args.batch_size,
-                             image_size=args.image_size, steps=args.steps, warmup=args.warmup,
-                             repeats=args.repeats, device=args.device, peak_size=args.peak_size)
-        report = benchmark(config, progress=not args.quiet)
-    except (ValueError, TypeError) as err:
-        print(f"{parser.prog}: error: {err}", file=sys.stderr)
-        return 1
-    print(format_table(report))
-    if args.json:
-        atomic_write_json(args.json, report)
-    return 0
+    return cli.run(build_parser(), _run, argv)
 
 
 if __name__ == "__main__":

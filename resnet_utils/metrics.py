@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from .runtime import resolve_device
+from .runtime import eval_mode, resolve_device
 
 __all__ = ["accuracy", "predict", "classification_metrics", "reliability_curve",
            "expected_calibration_error", "fit_temperature", "apply_temperature", "bootstrap_ci"]
@@ -64,15 +64,13 @@ def predict(model: nn.Module, loader: DataLoader, device: str | torch.device = "
         raise TypeError(f"loader must be a torch.utils.data.DataLoader, "
                         f"got {type(loader).__name__}")
     device = resolve_device(device)
-    was_training = model.training
-    model.eval()
     model.to(device)
     labels, probs = [], []
-    for X, y in loader:
-        logits = model(X.to(device))  # (N, num_classes)
-        probs.append(torch.softmax(logits.float(), dim=1).cpu())
-        labels.append(y.cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for X, y in loader:
+            logits = model(X.to(device))  # (N, num_classes)
+            probs.append(torch.softmax(logits.float(), dim=1).cpu())
+            labels.append(y.cpu())
     return torch.cat(labels).numpy(), torch.cat(probs).numpy()
 
 

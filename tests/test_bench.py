@@ -144,8 +144,11 @@ def test_config_bad_values(kwargs, word):
         BenchConfig(**kwargs)
 
 
-def test_model_names_known():
-    assert bench._known("resnet20") and bench._known("torchvision_resnet18") and not bench._known("resnet21")
+def test_model_names_are_checked_by_the_registry():
+    BenchConfig(models=("resnet20", "resnet110", "resnet50", "torchvision_resnet18"))
+    for name in ("resnet21", "plain18x", "vgg11", "torchvision_resnet50"):
+        with pytest.raises(ValueError, match="unknown model"):
+            BenchConfig(models=(name,))
 
 
 def _median_seconds_by_hand(fn, repeats=5, inner=1):
