@@ -8,11 +8,16 @@ NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 .PHONY: help venv book test unit notebooks timings student student-check browser-test lab clean
 
 help:
-	@echo "make book   build the executed book into _build/html (sets up .venv first)"
-	@echo "make test   unit tests + every notebook executed in a fresh kernel, timed"
+	@echo "make book   build the executed book into _build/html (sets up .venv first); reuses the"
+	@echo "            outputs make test cached unless resnet_utils/ changed, executes the rest"
+	@echo "make test   all unit tests + every notebook executed in a fresh kernel, timed, then its"
+	@echo "            student edition's exercises in the same kernel; caches outputs for make book"
+	@echo "make unit   the fast unit tests (pytest -m 'not slow')"
 	@echo "make timings  every notebook timed against the budget (60 s each, 300 s in all)"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make student  the student edition (solutions replaced by stubs) in student/"
+	@echo "make student-check  execute every student notebook on its own (make test covers it)"
+	@echo "make browser-test  every page of the built book in headless Chromium (after make book)"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
 # The environment: created when missing, reinstalled when requirements change.
@@ -25,30 +30,44 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: $(STAMP)
 
+# Notebooks are executed through the jupyter-cache in _build/.jupyter_cache (execute_notebooks: cache),
+# where `make test` stores every notebook it ran; book_cache.py first clears it if resnet_utils/,
+# pyproject.toml or requirements.txt changed since. Without a cache every notebook is executed.
+# --all reads every page again (seconds, with the cache filled): Sphinx alone would keep the pages of
+# unchanged notebooks from the last build, whatever the cache holds now or the sources became, and a
+# failing notebook would fail only the first build. Without MPLBACKEND (CI sets it to Agg): the
+# kernels draw their figures inline, into the pages.
 book: $(STAMP)
 	$(BIN)/python tools/fetch_assets.py
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/python tools/book_cache.py
+	env -u MPLBACKEND $(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "The book is in _build/html/index.html"
 
+# The fast unit tests; `make test` runs the slow ones (training runs, kernels, subprocesses) too.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q -m "not slow"
 
-# Every notebook in a fresh kernel, timed (table in _build/timings.md). The budgets here are a
+# Every notebook in a fresh kernel, timed (table in _build/timings.md), stored in the book's cache,
+# then the student edition's cells from its first exercise on in the same kernel. The budgets are a
 # regression guard set on the slowest machine measured (2 AMD EPYC cores, fp32: the slowest notebook
 # took 126 s, all 537 s) and scaled up on a slower one; `make timings` holds the book to its promise.
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --max-notebook 180 --max-total 800 --scale-to-machine $(NOTEBOOKS)
 
 # The promise: no notebook over 60 s, the whole book within 300 s (two cores of an Intel Xeon with AMX).
+# (The student editions are left to `make test`.)
 timings: $(STAMP)
-	$(BIN)/python tools/run_notebooks.py --max-notebook 60 --max-total 300 $(NOTEBOOKS)
+	$(BIN)/python tools/run_notebooks.py --max-notebook 60 --max-total 300 --no-student $(NOTEBOOKS)
 
-test: unit notebooks
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+	$(MAKE) notebooks
 
 student: $(STAMP)
 	$(BIN)/python -m resnet_utils.student notebooks student
 
 # The student edition runs up to its exercises; only the stubs' own failures are tolerated.
+# (`make test` checks the same after each notebook, in its kernel; this executes them on their own.)
 student-check: student
 	$(BIN)/python -m resnet_utils.student --check student/*.ipynb
 

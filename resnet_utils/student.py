@@ -14,7 +14,8 @@ import ast
 import sys
 from pathlib import Path
 
-__all__ = ["stub_source", "make_student_notebook", "check_student_notebook", "main"]
+__all__ = ["stub_source", "student_edition", "make_student_notebook", "first_stub",
+           "student_problems", "check_student_notebook", "main"]
 
 BANNER = ("**Student edition.** The solutions to the exercises have been removed. Write your answer in each "
           "cell marked `# Your code here`, then run the check cell below it: it tells you at once whether "
@@ -57,19 +58,20 @@ def stub_source(source: str) -> str:
     return "\n\n\n".join(out) + "\n"
 
 
-def make_student_notebook(src: str | Path, dst: str | Path) -> int:
-    """Write the student edition of notebook ``src`` to ``dst``; return the number of stubbed cells."""
+def student_edition(nb):
+    """Return the student edition of notebook ``nb`` (a copy; ``nb`` is unchanged) and the number
+    of stubbed cells."""
+    import copy
+
     import nbformat
 
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"notebook {str(src)!r} does not exist")
-    nb = nbformat.read(src, as_version=4)
+    nb = copy.deepcopy(nb)
     cells, stubbed = [], 0
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         text = cell.source
-        if cell.cell_type == "markdown" and ("{solution-start}" in text or "{solution-end}" in text):
+        markers = "{solution-start}" in text or "{solution-end}" in text
+        if cell.cell_type == "markdown" and markers:
             continue
         if cell.cell_type == "code" and "solution" in tags:
             cell.source = stub_source(text)
@@ -81,6 +83,18 @@ def make_student_notebook(src: str | Path, dst: str | Path) -> int:
     nb.cells = cells
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"s{i:03d}"
+    return nb, stubbed
+
+
+def make_student_notebook(src: str | Path, dst: str | Path) -> int:
+    """Write the student edition of notebook ``src`` to ``dst``; return the number of stubbed
+    cells."""
+    import nbformat
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise FileNotFoundError(f"notebook {str(src)!r} does not exist")
+    nb, stubbed = student_edition(nbformat.read(src, as_version=4))
     dst.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dst)
     return stubbed
@@ -91,12 +105,41 @@ TOLERATED = {"NotImplementedError", "AssertionError", "TypeError", "AttributeErr
              "InvalidParameterError"}  # scikit-learn's, when an answer is still `...`
 
 
+def first_stub(nb) -> int:
+    """Index of the first cell tagged ``exercise-stub`` in ``nb`` (``len(nb.cells)`` when none)."""
+    return next((i for i, c in enumerate(nb.cells)
+                 if "exercise-stub" in c.get("metadata", {}).get("tags", [])), len(nb.cells))
+
+
+def student_problems(nb, name: str) -> list[str]:
+    """The problems in the outputs of an executed student notebook ``nb`` (named ``name`` in the
+    messages); an empty list means it is fine.
+
+    An error before the first exercise stub means the chapter itself fails; after it, only the
+    errors in :data:`TOLERATED` (those an unanswered exercise causes) are allowed. Cells that were
+    not executed have no outputs and pass, so this also checks a notebook of which only the cells
+    from the first stub on were run (as ``tools/run_notebooks.py`` does, after the chapter).
+    """
+    stub = first_stub(nb)
+    problems = []
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") != "error":
+                continue
+            where = f"{name} cell {i}: {out['ename']}: {out['evalue'][:200]}"
+            if i < stub:
+                problems.append(f"{where} (before the first exercise: the chapter itself fails)")
+            elif out["ename"] not in TOLERATED:
+                problems.append(f"{where} (not an error an unanswered exercise should cause)")
+    return problems
+
+
 def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
     """Execute a student notebook; return the problems found (an empty list means it is fine).
 
     Every cell before the first exercise stub must run without error (the
     chapter itself works); after it, only the failures a stub causes in the
-    check cells are tolerated.
+    check cells are tolerated (see :func:`student_problems`).
     """
     import nbformat
     from nbclient import NotebookClient
@@ -105,19 +148,7 @@ def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
-    first_stub = next((i for i, c in enumerate(nb.cells)
-                       if "exercise-stub" in c.get("metadata", {}).get("tags", [])), len(nb.cells))
-    problems = []
-    for i, cell in enumerate(nb.cells):
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if out.get("output_type") != "error":
-                continue
-            where = f"{path.name} cell {i}: {out['ename']}: {out['evalue'][:200]}"
-            if i < first_stub:
-                problems.append(f"{where} (before the first exercise: the chapter itself fails)")
-            elif out["ename"] not in TOLERATED:
-                problems.append(f"{where} (not an error an unanswered exercise should cause)")
-    return problems
+    return student_problems(nb, path.name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,8 +72,10 @@ def test_every_chapter_solution_is_stubbed(tmp_path):
     for path in sorted(root.glob("0[1-7]_*.ipynb")):
         original = json.loads(path.read_text())
         student = json.loads((tmp_path / path.name).read_text())
-        n_solutions = sum("solution" in c.get("metadata", {}).get("tags", []) for c in original["cells"])
-        n_stubs = sum("exercise-stub" in c.get("metadata", {}).get("tags", []) for c in student["cells"])
+        n_solutions = sum("solution" in c.get("metadata", {}).get("tags", [])
+                          for c in original["cells"])
+        n_stubs = sum("exercise-stub" in c.get("metadata", {}).get("tags", [])
+                      for c in student["cells"])
         assert n_solutions >= 1 and n_stubs == n_solutions, path.name
 
 
@@ -83,3 +85,45 @@ def test_cli_errors(tmp_path, capsys):
     assert "no notebooks" in capsys.readouterr().err
     with pytest.raises(FileNotFoundError):
         make_student_notebook(tmp_path / "missing.ipynb", tmp_path / "x.ipynb")
+
+
+def _executed(*cells):
+    """A student notebook as executed: (tags, error name or None) per code cell."""
+    nb = nbformat.v4.new_notebook()
+    for tags, ename in cells:
+        cell = nbformat.v4.new_code_cell("pass", metadata={"tags": tags})
+        if ename:
+            cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue="boom",
+                                                   traceback=[])]
+        nb.cells.append(cell)
+    return nb
+
+
+def test_student_problems_tolerate_only_what_a_stub_causes_after_the_first_stub():
+    from resnet_utils.student import TOLERATED, first_stub, student_problems
+
+    stub = (["exercise-stub"], None)
+    assert first_stub(_executed(([], None), stub, ([], None))) == 1
+    assert first_stub(_executed(([], None))) == 1  # none: len(cells)
+    for ename in sorted(TOLERATED):
+        assert student_problems(_executed(([], None), stub, ([], ename)), "ch.ipynb") == []
+    before = student_problems(_executed(([], "AssertionError"), stub), "ch.ipynb")
+    assert len(before) == 1 and "ch.ipynb cell 0: AssertionError" in before[0]
+    assert "the chapter itself fails" in before[0]
+    for ename in ("ZeroDivisionError", "NameError", "RuntimeError"):
+        after = student_problems(_executed(([], None), stub, ([], ename)), "ch.ipynb")
+        assert len(after) == 1 and f"ch.ipynb cell 2: {ename}" in after[0], after
+        assert "not an error an unanswered exercise should cause" in after[0]
+
+
+def test_student_edition_leaves_the_notebook_alone():
+    from resnet_utils.student import student_edition
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]})]
+    before = nbformat.writes(nb)
+    edition, stubbed = student_edition(nb)
+    assert stubbed == 1 and nbformat.writes(nb) == before
+    assert edition.cells[2].metadata["tags"] == ["exercise-stub"]
+    assert "Student edition" in edition.cells[1].source and edition.cells[0].source == "x = 1"

@@ -8,6 +8,27 @@ notebook fails or goes over a time budget:
 
     python tools/run_notebooks.py notebooks/*.ipynb --max-notebook 60 --max-total 300
 
+So that CI executes each notebook once, two more things happen per notebook:
+
+- **The book's cache.** A notebook that ran without error is stored in the
+  jupyter-cache that Jupyter Book reads (``--cache``, default
+  _build/.jupyter_cache; ``execute_notebooks: cache`` in _config.yml), and
+  ``make book`` merges its outputs instead of executing it again. The cache
+  records a hash of resnet_utils/, pyproject.toml and requirements.txt
+  (tools/book_cache.py): a cache that records another hash is cleared first,
+  a notebook is not stored when those files changed while it ran, and
+  ``make book`` clears the cache when they changed after this run.
+- **The student edition.** Then, in the same kernel, the cells of the student
+  edition (resnet_utils.student: solutions replaced by stubs) from its first
+  exercise stub to the end run with errors allowed; the cells before the stub
+  are the chapter's own and have just run. The names the chapter bound from
+  its first solution cell on are deleted first, so that the stubs meet what a
+  student's kernel would hold. The rules are those of ``make student-check``
+  (resnet_utils.student.student_problems): after the first stub only the
+  errors an unanswered exercise causes; anything else fails the run like a
+  failing notebook. Its seconds have a column of their own; the budgets are
+  on the chapter alone. ``--no-student`` skips it.
+
 With ``--scale-to-machine`` the budgets grow on a machine slower than the
 reference one: a fixed workload (training steps of the book's ResNet-20 in
 fp32, about 1.5 s) is timed first, and the budgets are multiplied by
@@ -26,6 +47,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -33,37 +55,144 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tools"), str(ROOT)]
+from book_cache import DEFAULT_CACHE, ensure_fresh, sources_hash  # noqa: E402
 
-# Milliseconds per step of the calibration workload on the slowest machine the budgets of `make test`
-# were set on: an AMD EPYC (Zen 3, AVX2) VM with 2 cores, where five runs gave 37-45 ms. (An Intel
-# Xeon with AMX ran the notebooks 2-3 times faster.)
+# Milliseconds per step of the calibration workload on the slowest machine the budgets of
+# `make test` were set on: an AMD EPYC (Zen 3, AVX2) VM with 2 cores, where five runs gave
+# 37-45 ms. (An Intel Xeon with AMX ran the notebooks 2-3 times faster.)
 REFERENCE_STEP_MS = 45.0
+
+# Run silently in the kernel (no output, no execution count): the names bound before the first
+# solution cell, and, before the student edition's cells, the deletion of every name bound since
+# (IPython's own, which start with "_", stay).
+_REMEMBER_NAMES = "__run_notebooks_names__ = set(globals())"
+_FORGET_NEWER_NAMES = ("[globals().pop(n) for n in list(globals())"
+                       " if n not in __run_notebooks_names__ and not n.startswith('_')]")
 
 
 def calibration_step_ms() -> float:
-    """Median milliseconds of one fp32 SGD step of ResNet-20 on a batch of 32 3x16x16 images, on the CPU."""
+    """Median milliseconds of one fp32 SGD step of ResNet-20 on a batch of 32 3x16x16 images,
+    on the CPU."""
     import torch
 
-    sys.path.insert(0, str(ROOT))
     from resnet_utils.bench import Runner, median_seconds
 
     runner = Runner("resnet20", "fp32", (32, 3, 16, 16), torch.device("cpu"))
     return 1000 * median_seconds(runner.train_step, "cpu", repeats=5, inner=10)
 
 
-def run(path: Path, timeout: int) -> tuple[float, str | None]:
-    """Execute ``path`` in a fresh kernel; return (seconds, error message or None)."""
+@dataclass
+class Result:
+    seconds: float = 0.0  # the chapter (kernel start included)
+    error: str | None = None  # the chapter's
+    cached: bool = False
+    student_seconds: float | None = None  # None: no student tail ran
+    student_problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # printed, not failures
+
+
+def _silent(client: NotebookClient, code: str) -> None:
+    msg_id = client.kc.execute(code, silent=True, store_history=False)
+    content = (client.wait_for_reply(msg_id) or {}).get("content", {})
+    if content.get("status") != "ok":
+        raise RuntimeError(f"the kernel could not run {code!r}: "
+                           f"{content.get('ename')}: {content.get('evalue')}")
+
+
+def _execute_chapter(client: NotebookClient, remember_before: int | None) -> None:
+    """What ``client.execute()`` does, in a kernel already started (``client.setup_kernel()``)."""
+    info = client.wait_for_reply(client.kc.kernel_info())
+    if info is not None and "language_info" in info["content"]:
+        client.nb.metadata["language_info"] = info["content"]["language_info"]
+    for index, cell in enumerate(client.nb.cells):
+        if index == remember_before:
+            _silent(client, _REMEMBER_NAMES)
+        client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+    client.set_widgets_metadata()
+
+
+def _execute_student_tail(client: NotebookClient, edition, name: str) -> list[str]:
+    """Run the student ``edition``'s cells from its first stub on, in the chapter's kernel; return
+    the problems (resnet_utils.student.student_problems)."""
+    from resnet_utils.student import first_stub, student_problems
+
+    for cell in edition.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client.nb = edition  # execute_cell stores each cell at its index in client.nb
+    client.reset_execution_trackers()
+    client.allow_errors = True
+    broke = []
+    try:
+        _silent(client, _FORGET_NEWER_NAMES)
+        for index in range(first_stub(edition), len(edition.cells)):
+            client.execute_cell(edition.cells[index], index)
+    except Exception as err:  # a kernel that died or timed out
+        broke = [f"{name}: {type(err).__name__}: {err}"[:500]]
+    return student_problems(edition, name) + broke
+
+
+def store_in_cache(nb, path: Path, cache: Path, seconds: float) -> None:
+    """Store the executed ``nb`` (read from ``path``) in the jupyter-cache at ``cache``, as myst-nb
+    does after executing a notebook (``execute_notebooks: cache``)."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    get_cache(str(cache)).cache_notebook_bundle(
+        CacheBundleIn(nb, str(path.resolve()), data={"execution_seconds": seconds}),
+        check_validity=False, overwrite=True)
+
+
+def run(path: Path, timeout: int, cache: Path | None = None, digest: str | None = None,
+        sources_root: Path = ROOT, student: bool = True) -> Result:
+    """Execute ``path`` in a fresh kernel; store it in ``cache`` (unless None) if it ran without
+    error and the sources still hash to ``digest``; then run its student edition's tail."""
+    from resnet_utils.student import student_edition
+
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    result = Result()
+    edition, stubbed = None, 0
+    if student:
+        try:
+            edition, stubbed = student_edition(nb)
+        except ValueError as err:  # a solution cell that is not Python
+            result.student_problems.append(f"student edition: {err}"[:500])
+    first_solution = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                           and "solution" in c.get("metadata", {}).get("tags", [])), None)
+    # record_timing=False: no timing metadata in the cells, which jupyter-cache's hash would see
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
+    # The kernel's environment without MPLBACKEND (CI exports MPLBACKEND=Agg), so that ipykernel
+    # draws figures inline: these outputs are the book's.
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     start = time.perf_counter()
     try:
-        client.execute()
+        with client.setup_kernel(env=env):
+            _execute_chapter(client, first_solution if stubbed else None)
+            result.seconds = time.perf_counter() - start
+            if cache is not None:
+                try:
+                    if sources_hash(sources_root) != digest:
+                        result.notes.append("not cached: resnet_utils/, pyproject.toml or "
+                                            "requirements.txt changed while it ran")
+                    else:
+                        store_in_cache(nb, path, cache, result.seconds)
+                        result.cached = True
+                except Exception as err:  # the book will execute it: slower, not wrong
+                    result.notes.append(f"not cached: {type(err).__name__}: {err}")
+            if stubbed:
+                tail_start = time.perf_counter()
+                result.student_problems = _execute_student_tail(client, edition,
+                                                                "student edition")
+                result.student_seconds = time.perf_counter() - tail_start
     except CellExecutionError as err:
-        return time.perf_counter() - start, str(err).strip().splitlines()[-1][:500]
+        result.seconds = time.perf_counter() - start
+        result.error = str(err).strip().splitlines()[-1][:500]
     except Exception as err:  # a kernel that died or timed out
-        return time.perf_counter() - start, f"{type(err).__name__}: {err}"[:500]
-    return time.perf_counter() - start, None
+        result.seconds = time.perf_counter() - start
+        result.error = f"{type(err).__name__}: {err}"[:500]
+    return result
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -77,17 +206,31 @@ def atomic_write(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("notebooks", nargs="+", type=Path)
-    p.add_argument("--max-notebook", type=float, help="fail when one notebook takes longer (seconds)")
-    p.add_argument("--max-total", type=float, help="fail when all of them together take longer (seconds)")
+    p.add_argument("--max-notebook", type=float,
+                   help="fail when one notebook takes longer (seconds)")
+    p.add_argument("--max-total", type=float,
+                   help="fail when all of them together take longer (seconds)")
     p.add_argument("--scale-to-machine", action="store_true",
-                   help="multiply the budgets by max(1, this machine's calibration time / the reference's)")
+                   help="multiply the budgets by max(1, this machine's calibration time / the "
+                        "reference's)")
     p.add_argument("--reference-ms", type=float, default=REFERENCE_STEP_MS,
-                   help=f"calibration time of the reference machine (default {REFERENCE_STEP_MS:g} ms per step)")
+                   help="calibration time of the reference machine "
+                        f"(default {REFERENCE_STEP_MS:g} ms per step)")
     p.add_argument("--timeout", type=int, default=600, help="per-cell timeout (seconds)")
     p.add_argument("--out", type=Path, default=ROOT / "_build" / "timings")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                   help="jupyter-cache to store the executed notebooks in, for `make book` "
+                        "(default: _build/.jupyter_cache)")
+    p.add_argument("--no-cache", action="store_true", help="store nothing in a cache")
+    p.add_argument("--sources-root", type=Path, default=ROOT,
+                   help="folder whose resnet_utils/, pyproject.toml and requirements.txt the "
+                        "cache's hash covers (default: this repository)")
+    p.add_argument("--no-student", action="store_true",
+                   help="do not run the student editions' exercise cells after each notebook")
     args = p.parse_args(argv)
     if args.reference_ms <= 0:
-        p.error(f"--reference-ms must be a positive number of milliseconds, got {args.reference_ms:g}")
+        p.error("--reference-ms must be a positive number of milliseconds, "
+                f"got {args.reference_ms:g}")
     for path in args.notebooks:
         if not path.exists():
             print(f"{p.prog}: error: no such notebook: {path}", file=sys.stderr)
@@ -98,29 +241,55 @@ def main(argv: list[str] | None = None) -> int:
         factor = max(1.0, step_ms / args.reference_ms)
         print(f"calibration: {step_ms:.1f} ms per step (reference {args.reference_ms:g} ms): "
               f"budgets x {factor:.2f}", flush=True)
+    cache, digest = None if args.no_cache else args.cache.resolve(), None
+    if cache is not None:
+        digest = sources_hash(args.sources_root)
+        if ensure_fresh(cache, digest) == "cleared":
+            print(f"{cache}: cleared (it holds outputs of other sources)", flush=True)
     max_notebook = None if args.max_notebook is None else args.max_notebook * factor
     max_total = None if args.max_total is None else args.max_total * factor
     rows, problems = [], []
     for path in args.notebooks:
-        seconds, error = run(path, args.timeout)
-        status = "FAILED: " + error if error else "ok"
-        print(f"{path.name:32} {seconds:6.1f} s  {status}", flush=True)
-        rows.append({"notebook": path.name, "seconds": round(seconds, 1), "ok": error is None, "error": error})
-        if error:
-            problems.append(f"{path.name} failed: {error}")
-        elif max_notebook is not None and seconds > max_notebook:
-            problems.append(f"{path.name} took {seconds:.1f} s, over the {round(max_notebook, 1):g} s budget")
+        r = run(path, args.timeout, cache, digest, args.sources_root, not args.no_student)
+        status = "FAILED: " + r.error if r.error else "ok"
+        print(f"{path.name:32} {r.seconds:6.1f} s  {status}", flush=True)
+        if r.student_seconds is not None:
+            tail = (f"FAILED: {len(r.student_problems)} problem(s)" if r.student_problems
+                    else "ok")
+            print(f"{'  student edition, exercises':32} {r.student_seconds:6.1f} s  {tail}",
+                  flush=True)
+        for note in r.notes:
+            print(f"  {note}", flush=True)
+        rows.append({"notebook": path.name, "seconds": round(r.seconds, 1), "ok": r.error is None,
+                     "error": r.error, "cached": r.cached,
+                     "student_seconds": None if r.student_seconds is None
+                     else round(r.student_seconds, 1),
+                     "student_problems": r.student_problems})
+        if r.error:
+            problems.append(f"{path.name} failed: {r.error}")
+        elif max_notebook is not None and r.seconds > max_notebook:
+            problems.append(f"{path.name} took {r.seconds:.1f} s, "
+                            f"over the {round(max_notebook, 1):g} s budget")
+        problems += [f"{path.name} failed: {problem}" for problem in r.student_problems]
     total = sum(r["seconds"] for r in rows)
-    print(f"{'total':32} {total:6.1f} s")
+    student_total = sum(r["student_seconds"] or 0 for r in rows)
+    print(f"{'total':32} {total:6.1f} s  (student editions' exercises: {student_total:.1f} s)")
     if max_total is not None and total > max_total:
-        problems.append(f"all notebooks took {total:.1f} s, over the {round(max_total, 1):g} s budget")
+        problems.append(f"all notebooks took {total:.1f} s, "
+                        f"over the {round(max_total, 1):g} s budget")
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    report = {"machine": machine, "total_seconds": round(total, 1), "notebooks": rows,
-              "budgets": {"notebook": max_notebook, "total": max_total, "machine_factor": factor,
-                          "calibration_step_ms": step_ms}, "problems": problems}
+    report = {"machine": machine, "total_seconds": round(total, 1),
+              "student_total_seconds": round(student_total, 1), "notebooks": rows,
+              "budgets": {"notebook": max_notebook, "total": max_total,
+                          "machine_factor": factor, "calibration_step_ms": step_ms},
+              "cache": None if cache is None else str(cache), "problems": problems}
     atomic_write(args.out.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
-    table = ["| notebook | seconds |", "|---|---:|"] + [f"| {r['notebook']} | {r['seconds']:.1f} |" for r in rows]
-    atomic_write(args.out.with_suffix(".md"), "\n".join(table + [f"| **total** | **{total:.1f}** |", ""]))
+    table = ["| notebook | seconds | student edition's exercises (s) |", "|---|---:|---:|"]
+    table += [f"| {r['notebook']} | {r['seconds']:.1f} | "
+              + ("–" if r["student_seconds"] is None else f"{r['student_seconds']:.1f}") + " |"
+              for r in rows]
+    table.append(f"| **total** | **{total:.1f}** | {student_total:.1f} |")
+    atomic_write(args.out.with_suffix(".md"), "\n".join(table + [""]))
     for problem in problems:
         print(f"{p.prog}: {problem}", file=sys.stderr)
     return 1 if problems else 0
