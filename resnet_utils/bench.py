@@ -1,6 +1,6 @@
 """Throughput benchmark: how fast do our ResNets train and predict on this machine?
 
-Chapter 8. ``python -m resnet_utils.bench`` measures training steps
+Chapter 10. ``python -m resnet_utils.bench`` measures training steps
 (forward, backward, SGD update) and inference (forward without gradients)
 in images per second, for each model and each *mode*: fp32, bf16 or fp16
 autocast, and the channels-last memory layout, alone or combined. It turns

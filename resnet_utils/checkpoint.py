@@ -1,7 +1,7 @@
 """Crash-safe checkpoints and fingerprints of weights.
 
 Used by :func:`resnet_utils.train.fit` (``checkpoint_dir``/``resume``), the
-training CLI and chapter 5. A checkpoint is written to a temporary file in
+training CLI and chapter 6. A checkpoint is written to a temporary file in
 the same folder, flushed to disk, then renamed over the old one: a crash or
 ``kill -9`` at any moment leaves either the previous checkpoint or the new
 one, never half a file. Loading uses ``torch.load(..., weights_only=True)``,

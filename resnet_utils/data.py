@@ -1,6 +1,6 @@
 """Datasets, splits, normalisation and loaders, offline first.
 
-Chapters 0 and 4-7. The default data ship inside scikit-learn, so nothing is
+Chapters 0 and 5-9. The default data ship inside scikit-learn, so nothing is
 downloaded: the 1,797 handwritten digits of ``sklearn.datasets.load_digits``,
 split as in scikit-learn's example "Recognizing hand-written digits" (first
 half train, second half test, unshuffled: 898 / 899 images), with a
@@ -130,7 +130,7 @@ def digits_augmentation(degrees: float = 10.0, translate: float = 0.1) -> v2.Tra
     """Small rotations and shifts: changes that keep a digit's label.
 
     No flips and no large rotations: a mirrored 2 or an upside-down 6 is
-    another digit, or none (chapter 4 shows it).
+    another digit, or none (chapter 5 shows it).
     """
     check_number("degrees", degrees, min_value=0, max_value=45)
     check_number("translate", translate, min_value=0, max_value=0.5)
@@ -316,7 +316,7 @@ def make_loaders(splits: DataSplits, batch_size: int = 64, seed: int = 0, num_wo
 def subset_per_class(dataset: ImageDataset, per_class: int, seed: int = 0) -> ImageDataset:
     """``per_class`` randomly chosen images of every class (seeded), same transform.
 
-    Builds the few-label training sets of chapter 7. Raises ``ValueError``
+    Builds the few-label training sets of chapter 9. Raises ``ValueError``
     when a class has fewer images than asked for.
     """
     if not isinstance(dataset, ImageDataset):

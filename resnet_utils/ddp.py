@@ -1,6 +1,6 @@
 """Data-parallel training with DistributedDataParallel, started by ``torchrun``.
 
-Chapter 8. Every process (a *rank*) holds a full copy of the model and
+Chapter 10. Every process (a *rank*) holds a full copy of the model and
 takes its share of each global batch; after the backward pass DDP averages
 the gradients across ranks (an all-reduce), so every copy takes the same
 step. Two CPU processes on a laptop::

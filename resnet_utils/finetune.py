@@ -1,6 +1,6 @@
 """Fine-tuning: start from pretrained weights, adapt to a new task with few labels.
 
-Chapter 7. Loading torchvision's ImageNet weights into our models (through
+Chapter 9. Loading torchvision's ImageNet weights into our models (through
 torch hub's cache, so it works offline once the file is there), replacing
 the classifier head, freezing the backbone for a linear probe, and
 discriminative learning rates for full fine-tuning. The command line runs the
@@ -183,7 +183,7 @@ class TransferConfig:
     backbone_lr_factor: float = 0.1  # fine-tuning: the backbone learns this much slower
     seed: int = 0
     device: str = "auto"
-    precision: str = "fp32"  # or "bf16" / "fp16" / "auto" (bf16 where fast), for every run (chapter 8)
+    precision: str = "fp32"  # or "bf16" / "fp16" / "auto" (bf16 where fast), for every run (chapter 10)
     channels_last: bool = False
     progress: bool = False
 

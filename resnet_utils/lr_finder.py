@@ -1,6 +1,6 @@
 """Leslie Smith's learning-rate range test: which learning rate to train with.
 
-Chapter 5. Train for a few batches while the learning rate grows
+Chapter 6. Train for a few batches while the learning rate grows
 exponentially, and watch the loss: a good peak learning rate sits a little
 below where the loss falls fastest and well below where it blows up
 (Smith, 2017, arXiv:1506.01186).

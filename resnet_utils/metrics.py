@@ -1,6 +1,6 @@
 """Predictions and classification metrics: scores, calibration, uncertainty.
 
-Chapter 0 uses :func:`accuracy` and :func:`predict`; chapter 6 the rest.
+Chapter 0 uses :func:`accuracy` and :func:`predict`; chapter 7 the rest.
 Metrics that scikit-learn computes well are taken from scikit-learn; the
 chapter writes them by hand first and checks that the two agree. Calibration
 follows Guo et al. (2017), "On Calibration of Modern Neural Networks"

@@ -1,6 +1,6 @@
 """Residual networks: blocks, the ImageNet ResNets and the CIFAR family.
 
-Chapters 2 and 3 teach from this file; chapter 7 loads pretrained weights into
+Chapters 2 and 4 teach from this file; chapter 9 loads pretrained weights into
 it. It follows ``torchvision/models/resnet.py`` in order and in names
 (``conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc``; ``downsample``
 for the projection shortcut), so that torchvision's state dicts load key for

@@ -1,6 +1,6 @@
 """Self-supervised pretraining: learn features from unlabelled images (SimCLR-style).
 
-Chapter 7. Two random augmentations ("views") of the same image should map
+Chapter 9. Two random augmentations ("views") of the same image should map
 to nearby feature vectors, and views of different images to distant ones.
 The NT-Xent loss of SimCLR (Chen et al., 2020, arXiv:2002.05709) scores each
 view's partner against every other view in the batch, as a classification
@@ -91,7 +91,7 @@ class ContrastiveViews:
     most important augmentation), a rotation of up to ``degrees``, and, with
     probability ``blur_p``, a 3x3 Gaussian blur with sigma in ``sigma``
     (measured on the digits: the blur lifts 1-nearest-neighbour accuracy on
-    the learned features by several points). No flips (chapter 4).
+    the learned features by several points). No flips (chapter 5).
 
     Crop and rotation are one affine map per image, applied to the whole
     batch by ``F.affine_grid`` and ``F.grid_sample``; the blur is a depthwise
@@ -221,7 +221,7 @@ class PretrainConfig:
     weight_decay: float = 1e-4
     temperature: float = 0.5  # of the NT-Xent loss (lower: harder negatives count more)
     neighbours: int = 10  # partner view: one of the image's k nearest neighbours; 0: the image itself (SimCLR)
-    precision: str = "fp32"  # "bf16", "fp16" (CUDA) or "auto", as in TrainConfig (chapter 8)
+    precision: str = "fp32"  # "bf16", "fp16" (CUDA) or "auto", as in TrainConfig (chapter 10)
     channels_last: bool = False
     device: str = "auto"
     seed: int = 0

@@ -1,6 +1,6 @@
 """The book's training recipes and the command line that runs them.
 
-Chapters 0 and 5. A :class:`Recipe` is everything that defines a run besides
+Chapters 0 and 6. A :class:`Recipe` is everything that defines a run besides
 the seed: data, model and :class:`~resnet_utils.train.TrainConfig`.
 :data:`RECIPES` holds the book's settings per dataset; :func:`run_recipe`
 trains one and returns the result. Command line (``--help`` lists every

@@ -1,6 +1,6 @@
 """One optimisation step, written once: every training loop of the package uses it.
 
-Chapters 5, 7 and 8. :class:`TrainStep` does what each step of gradient
+Chapters 6, 9 and 10. :class:`TrainStep` does what each step of gradient
 descent does, in this order:
 
 1. move the batch to the device (channels-last if asked);

@@ -1,6 +1,6 @@
 """The training loop: ``TrainConfig``, ``History``, ``fit`` and ``evaluate``.
 
-Chapters 0 and 5-7. ``fit`` is the loop every chapter uses: SGD with
+Chapters 0 and 6-9. ``fit`` is the loop every chapter uses: SGD with
 momentum, a learning-rate schedule stepped every batch, cross-entropy with
 optional label smoothing, a tqdm progress bar, a history of loss and
 accuracy per epoch, optional mixed precision and channels-last memory

@@ -1,7 +1,7 @@
 """Interactive explorers (ipywidgets) whose logic is plain, testable Python.
 
-Chapter 1 (:class:`ConvExplorer`), chapter 4 (:class:`AugmentExplorer`) and
-chapter 6 (:class:`ThresholdExplorer`). Each explorer keeps its state in ordinary
+Chapter 1 (:class:`ConvExplorer`), chapter 5 (:class:`AugmentExplorer`) and
+chapter 7 (:class:`ThresholdExplorer`). Each explorer keeps its state in ordinary
 attributes (``result``, ``size_text``) and redraws into an ``ipywidgets.Image``
 holding a PNG, so the rendered book shows the last picture even without a
 running kernel, and the tests drive the controls by setting their values.
