@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help venv book test unit notebooks timings student student-check browser-test lab clean
+.PHONY: help venv book test unit notebooks timings student student-check grade browser-test lab setup-cells clean zh-todo
 
 help:
 	@echo "make book   build the executed book into _build/html (sets up .venv first); reuses the"
 	@echo "            outputs make test cached unless resnet_utils/ changed, executes the rest"
+	@echo "            then the Chinese edition into _build/html/zh from the same outputs (tools/zh_book.py)"
 	@echo "make test   all unit tests + every notebook executed in a fresh kernel, timed, then its"
 	@echo "            student edition's exercises in the same kernel; caches outputs for make book"
 	@echo "make unit   the fast unit tests (pytest -m 'not slow')"
@@ -17,7 +18,11 @@ help:
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make student  the student edition (solutions replaced by stubs) in student/"
 	@echo "make student-check  execute every student notebook on its own (make test covers it)"
+	@echo "make grade SUBMISSIONS=dir  grade a class (one folder per student) into dir-grades/:"
+	@echo "            grades.csv, summary.csv, feedback/<student>.md (GRADE_FLAGS=\"--timeout 300\")"
 	@echo "make browser-test  every page of the built book in headless Chromium (after make book)"
+	@echo "make zh-todo  what the Chinese edition (translations/zh) still needs translated, or stale"
+	@echo "make setup-cells  write every notebook's setup cell and the README's badges from _config.yml"
 	@echo "make clean  remove _build and caches (keeps .venv)"
 
 # The environment: created when missing, reinstalled when requirements change.
@@ -37,11 +42,15 @@ venv: $(STAMP)
 # unchanged notebooks from the last build, whatever the cache holds now or the sources became, and a
 # failing notebook would fail only the first build. Without MPLBACKEND (CI sets it to Agg): the
 # kernels draw their figures inline, into the pages.
+# Then the Chinese edition (tools/zh_book.py): the English outputs with the Chinese prose of
+# translations/zh, nothing executed again, into _build/html/zh. --allow-missing (here and in `make test`)
+# keeps the English where no translation exists yet: drop both once translations/zh is complete.
 book: $(STAMP)
 	$(BIN)/python tools/fetch_assets.py
 	$(BIN)/python tools/book_cache.py
 	env -u MPLBACKEND $(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
-	@echo "The book is in _build/html/index.html"
+	$(BIN)/python tools/zh_book.py build --allow-missing
+	@echo "The book is in _build/html/index.html, 中文版 in _build/html/zh/index.html"
 
 # The fast unit tests; `make test` runs the slow ones (training runs, kernels, subprocesses) too.
 unit: $(STAMP)
@@ -60,6 +69,10 @@ timings: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --max-notebook 60 --max-total 300 --no-student $(NOTEBOOKS)
 
 test: $(STAMP)
+	$(BIN)/ruff check notebooks resnet_utils tests tools browser_tests
+	$(BIN)/ruff format --check notebooks resnet_utils tests tools browser_tests
+	$(BIN)/python tools/zh_book.py check --allow-missing
+	$(BIN)/python tools/setup_cell.py --check $(NOTEBOOKS)
 	$(BIN)/python -m pytest tests -q
 	$(MAKE) notebooks
 
@@ -71,9 +84,29 @@ student: $(STAMP)
 student-check: student
 	$(BIN)/python -m resnet_utils.student --check student/*.ipynb
 
+# Grade a class: SUBMISSIONS holds one folder per student with their student-edition notebooks;
+# each notebook runs in its own time- and memory-limited kernel, checked by the book's own checks
+# (resnet_utils/grade.py, the teacher guide's "Grading a class"). The results go next to the
+# submissions, outside the repository: they name students.
+GRADES = $(patsubst %/,%,$(SUBMISSIONS))-grades
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADE_FLAGS=...]" >&2; exit 1; }
+	$(BIN)/python -m resnet_utils.grade "$(SUBMISSIONS)" --csv "$(GRADES)/grades.csv" \
+		--summary "$(GRADES)/summary.csv" --feedback-dir "$(GRADES)/feedback" $(GRADE_FLAGS)
+
 # Every page of the built book in headless Chromium (needs `make book` and Debian's chromium).
 browser-test: $(STAMP)
 	$(BIN)/python -m pytest browser_tests -q
+
+# The first code cell of every notebook installs resnet_utils where it is missing (Colab, Kaggle),
+# from the repository URL in _config.yml at the tag v<version>; the README's badges follow the same
+# URL. Run after changing that URL or the version; `make test` fails while they disagree.
+setup-cells: $(STAMP)
+	$(BIN)/python tools/setup_cell.py $(NOTEBOOKS)
+
+# The Chinese edition: the cells and pages without an up-to-date translation (exit 1 if any).
+zh-todo: $(STAMP)
+	$(BIN)/python tools/zh_book.py status
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

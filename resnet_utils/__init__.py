@@ -3,26 +3,31 @@
 ==============  ================================================  ==========
 module          concern                                           chapters
 ==============  ================================================  ==========
-``models``      residual blocks, ResNet-18/34/50, the CIFAR       2, 3, 7
-                family, the architecture registry
+``models``      residual blocks, ResNet-18/34/50, the CIFAR       2-4, 9
+                family (original and pre-activation), the
+                architecture registry
 ``ops``         convolution from the formula                      1
-``data``        digits and CIFAR-10, splits, loaders              0, 4-7
-``step``        one training step (every loop uses it)            5, 7, 8
-``train``       the training loop ``fit`` and ``evaluate``        0, 2, 5-7
-``recipes``     the book's recipes; ``python -m ...train``        0, 5, 6
-``lr_finder``   the learning-rate range test                      5
-``checkpoint``  crash-safe checkpoints, weight fingerprints       5
-``metrics``     predictions, classification metrics, calibration  0, 6
-``pretrain``    contrastive pretraining (NT-Xent, views)          7
-``finetune``    pretrained weights, freezing, the transfer        7
+``data``        digits and CIFAR-10, splits, loaders              0, 5-9
+``step``        one training step (every loop uses it)            6, 9, 10
+``train``       the training loop ``fit`` and ``evaluate``        0, 2, 3, 6-9
+``recipes``     the book's recipes; ``python -m ...train``        0, 6, 7
+``lr_finder``   the learning-rate range test                      6
+``checkpoint``  crash-safe checkpoints, weight fingerprints       6
+``metrics``     predictions, classification metrics, calibration  0, 7
+``explain``     feature maps, Grad-CAM, saliency, block           8
+                deletion, loss landscapes
+``pretrain``    contrastive pretraining (NT-Xent, views)          9
+``finetune``    pretrained weights, freezing, the transfer        9
                 experiment and its command line
-``bench``       FLOPs, matmul peak, throughput benchmark          1, 3, 8
-``ddp``         DistributedDataParallel and its reference         8
-``cli``         what the four command lines share                 -
+``bench``       FLOPs, matmul peak, throughput benchmark          1, 4, 10
+``ddp``         DistributedDataParallel and its reference         10
+``cli``         what the command lines share                      -
 ``plots``       figures: curves, image grids                      all
-``widgets``     the interactive explorers (extra ``widgets``)     1, 4, 6
-``exercises``   checkers that grade the exercises                 1-8
+``tables``      Markdown tables of results                        0-7
+``widgets``     the interactive explorers (extra ``widgets``)     1, 5, 7
+``exercises``   checkers that grade the exercises                 1-10
 ``student``     the student edition (extra ``classroom``)         -
+``grade``       grade a class's notebooks (extra ``teacher``)     -
 ``runtime``     device, precision, seeding, versions              all
 ==============  ================================================  ==========
 """

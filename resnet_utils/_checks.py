@@ -30,8 +30,9 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
-def check_int(name: str, value: Any, *, min_value: int | None = None,
-              max_value: int | None = None) -> int:
+def check_int(
+    name: str, value: Any, *, min_value: int | None = None, max_value: int | None = None
+) -> int:
     """Return ``value`` as an int, checking its type and range.
 
     Raises ``TypeError`` for non-integers (bools included) and ``ValueError``
@@ -47,9 +48,15 @@ def check_int(name: str, value: Any, *, min_value: int | None = None,
     return value
 
 
-def check_number(name: str, value: Any, *, min_value: float | None = None,
-                 max_value: float | None = None, min_inclusive: bool = True,
-                 max_inclusive: bool = True) -> float:
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    min_inclusive: bool = True,
+    max_inclusive: bool = True,
+) -> float:
     """Return ``value`` as a float, checking its type, finiteness and range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
@@ -76,8 +83,9 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     return value
 
 
-def check_tensor(name: str, value: Any, *, ndim: int | None = None,
-                 floating: bool = False) -> torch.Tensor:
+def check_tensor(
+    name: str, value: Any, *, ndim: int | None = None, floating: bool = False
+) -> torch.Tensor:
     """Return ``value`` if it is a tensor of the expected rank and kind."""
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")

@@ -19,8 +19,8 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -28,11 +28,28 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._checks import check_int
 from . import cli
-from .runtime import autocast, bf16_supported, eval_mode, resolve_device, resolve_precision, versions
+from ._checks import check_int
+from .runtime import (
+    autocast,
+    bf16_supported,
+    eval_mode,
+    resolve_device,
+    resolve_precision,
+    versions,
+)
 
-__all__ = ["MODES", "BenchConfig", "median_seconds", "matmul_peak", "forward_flops", "Runner", "benchmark", "format_table", "main"]
+__all__ = [
+    "MODES",
+    "BenchConfig",
+    "median_seconds",
+    "matmul_peak",
+    "forward_flops",
+    "Runner",
+    "benchmark",
+    "format_table",
+    "main",
+]
 
 # mode name -> (precision, channels_last)
 MODES: dict[str, tuple[str, bool]] = {
@@ -63,6 +80,7 @@ def _build(name: str) -> nn.Module:
 
     if name == "torchvision_resnet18":  # the reference implementation, for the parity check
         import torchvision
+
         return torchvision.models.resnet18(num_classes=1000)
     return build_model(name, num_classes=1000 if _is_imagenet(name) else 10)
 
@@ -92,8 +110,10 @@ class BenchConfig:
                 try:
                     check_arch(m)
                 except (TypeError, ValueError):
-                    raise ValueError(f"models: unknown model {m!r}; expected e.g. "
-                                     f"{', '.join(_model_names())} (any CIFAR depth 6n+2)") from None
+                    raise ValueError(
+                        f"models: unknown model {m!r}; expected e.g. "
+                        f"{', '.join(_model_names())} (any CIFAR depth 6n+2)"
+                    ) from None
         for m in self.modes:
             if m not in MODES:
                 raise ValueError(f"modes: unknown mode {m!r}; expected one of {list(MODES)}")
@@ -117,8 +137,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_seconds(fn: Callable[[], Any], device: str | torch.device = "cpu", repeats: int = 5,
-                   inner: int = 1) -> float:
+def median_seconds(
+    fn: Callable[[], Any], device: str | torch.device = "cpu", repeats: int = 5, inner: int = 1
+) -> float:
     """Median seconds of one call of ``fn``: ``repeats`` timings of ``inner`` calls each.
 
     Each timing is one ``torch.utils.benchmark.Timer.timeit(inner)``, which
@@ -142,8 +163,13 @@ def median_seconds(fn: Callable[[], Any], device: str | torch.device = "cpu", re
         return statistics.median(timer.timeit(inner).mean for _ in range(repeats))
 
 
-def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.float32,
-                n: int = 1024, repeats: int = 5, detail: bool = False) -> float | dict[str, float]:
+def matmul_peak(
+    device: str | torch.device = "auto",
+    dtype: torch.dtype = torch.float32,
+    n: int = 1024,
+    repeats: int = 5,
+    detail: bool = False,
+) -> float | dict[str, float]:
     """Measured FLOP/s of an ``n x n`` by ``n x n`` matrix multiply (``2 n^3`` FLOPs).
 
     The same product is timed two ways, because libraries differ: ``torch.mm``
@@ -158,16 +184,17 @@ def matmul_peak(device: str | torch.device = "auto", dtype: torch.dtype = torch.
     device = resolve_device(device)
     check_int("n", n, min_value=16)
     check_int("repeats", repeats, min_value=1)
-    side = max(1, round(n ** 0.5))
+    side = max(1, round(n**0.5))
     m = side * side  # the 1x1 convolution multiplies (m x n) by (n x n), m ~ n
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
     channels_last = torch.channels_last
     x = torch.randn(1, n, side, side, device=device, dtype=dtype).contiguous(
-        memory_format=channels_last)
+        memory_format=channels_last
+    )
     w = torch.randn(n, n, 1, 1, device=device, dtype=dtype).contiguous(memory_format=channels_last)
-    inner = max(1, int(1e9 // (2 * n ** 3))) if device.type == "cpu" else 20
-    mm = 2 * n ** 3 / median_seconds(lambda: torch.mm(a, b), device, repeats, inner)
+    inner = max(1, int(1e9 // (2 * n**3))) if device.type == "cpu" else 20
+    mm = 2 * n**3 / median_seconds(lambda: torch.mm(a, b), device, repeats, inner)
     conv = 2 * m * n * n / median_seconds(lambda: F.conv2d(x, w), device, repeats, inner)
     if detail:
         return {"mm": mm, "conv1x1": conv, "peak": max(mm, conv)}
@@ -190,8 +217,15 @@ class Runner:
     benchmark times exactly what the book trains with.
     """
 
-    def __init__(self, name: str, mode: str, shape: tuple[int, int, int, int],
-                 device: torch.device, seed: int = 0, config: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        mode: str,
+        shape: tuple[int, int, int, int],
+        device: torch.device,
+        seed: int = 0,
+        config: Any = None,
+    ) -> None:
         from dataclasses import replace
 
         from .train import TrainConfig, make_step
@@ -206,9 +240,13 @@ class Runner:
         self.X = torch.randn(shape, device=device).contiguous(memory_format=self.memory_format)
         self.y = torch.randint(0, num_classes, (shape[0],), device=device)
         # fit's defaults (or ``config``), with this mode's precision and memory format
-        self.config = replace(config or TrainConfig(num_epochs=1, seed=seed), device=str(device),
-                              precision=self.precision, channels_last=self.channels_last,
-                              progress=False)
+        self.config = replace(
+            config or TrainConfig(num_epochs=1, seed=seed),
+            device=str(device),
+            precision=self.precision,
+            channels_last=self.channels_last,
+            progress=False,
+        )
         # a schedule long enough for any number of timed steps
         self.step = make_step(self.model, self.config, steps_per_epoch=10**9)
 
@@ -247,21 +285,33 @@ def benchmark(config: BenchConfig | None = None, progress: bool = False) -> dict
     for mode in config.modes:
         resolve_precision(MODES[mode][0], device)  # fp16 on a CPU: a clear error before any work
     dtypes = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-    used = ["fp32"] + sorted({resolve_precision(MODES[m][0], device) for m in config.modes} - {"fp32"})
+    used = ["fp32"] + sorted(
+        {resolve_precision(MODES[m][0], device) for m in config.modes} - {"fp32"}
+    )
     peak_detail = {p: matmul_peak(device, dtypes[p], config.peak_size, detail=True) for p in used}
     peak = {p: d["peak"] for p, d in peak_detail.items()}
-    runners = [Runner(name, mode, config.input_shape(name), device) for name in config.models for mode in config.modes]
-    flops = {name: forward_flops(_build(name).to(device), config.input_shape(name)) for name in config.models}
+    runners = [
+        Runner(name, mode, config.input_shape(name), device)
+        for name in config.models
+        for mode in config.modes
+    ]
+    flops = {
+        name: forward_flops(_build(name).to(device), config.input_shape(name))
+        for name in config.models
+    }
     for runner in runners:  # warm-up: allocator, oneDNN/cuDNN algorithm choice
         for _ in range(config.warmup):
             runner.train_step()
             runner.infer_step()
     samples: dict[tuple[str, str], dict[str, list[float]]] = {
-        (r.name, r.mode): {"train": [], "infer": []} for r in runners}
+        (r.name, r.mode): {"train": [], "infer": []} for r in runners
+    }
     for rep in range(config.repeats):  # interleaved: every configuration once per repeat
         for runner in runners:
             for kind in ("train", "infer"):
-                samples[(runner.name, runner.mode)][kind].append(runner.images_per_second(kind, config.steps))
+                samples[(runner.name, runner.mode)][kind].append(
+                    runner.images_per_second(kind, config.steps)
+                )
         if progress:
             print(f"repeat {rep + 1}/{config.repeats} done", file=sys.stderr)
     results = []
@@ -270,49 +320,87 @@ def benchmark(config: BenchConfig | None = None, progress: bool = False) -> dict
         train, infer = statistics.median(s["train"]), statistics.median(s["infer"])
         per_image = flops[runner.name] / runner.shape[0]
         achieved = 3 * per_image * train
-        results.append({
-            "model": runner.name, "mode": runner.mode, "precision": runner.precision,
-            "channels_last": runner.channels_last, "input_shape": list(runner.shape),
-            "train_images_per_s": train, "infer_images_per_s": infer,
-            "train_samples": s["train"], "infer_samples": s["infer"],
-            "forward_flops_per_image": per_image, "train_flops_per_s": achieved,
-            "fraction_of_peak": achieved / peak[runner.precision],
-        })
+        results.append(
+            {
+                "model": runner.name,
+                "mode": runner.mode,
+                "precision": runner.precision,
+                "channels_last": runner.channels_last,
+                "input_shape": list(runner.shape),
+                "train_images_per_s": train,
+                "infer_images_per_s": infer,
+                "train_samples": s["train"],
+                "infer_samples": s["infer"],
+                "forward_flops_per_image": per_image,
+                "train_flops_per_s": achieved,
+                "fraction_of_peak": achieved / peak[runner.precision],
+            }
+        )
     for r in results:
         base = next((b for b in results if b["model"] == r["model"] and b["mode"] == "fp32"), None)
-        r["train_speedup_vs_fp32"] = r["train_images_per_s"] / base["train_images_per_s"] if base else None
-        r["infer_speedup_vs_fp32"] = r["infer_images_per_s"] / base["infer_images_per_s"] if base else None
+        r["train_speedup_vs_fp32"] = (
+            r["train_images_per_s"] / base["train_images_per_s"] if base else None
+        )
+        r["infer_speedup_vs_fp32"] = (
+            r["infer_images_per_s"] / base["infer_images_per_s"] if base else None
+        )
     return {
-        "config": asdict(config), "device": str(device),
+        "config": asdict(config),
+        "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU",
-        "threads": torch.get_num_threads(), "cpu_bf16_native": bf16_supported("cpu"),
-        "matmul_peak_flops_per_s": peak, "matmul_detail": peak_detail, "results": results, "versions": versions(),
+        "threads": torch.get_num_threads(),
+        "cpu_bf16_native": bf16_supported("cpu"),
+        "matmul_peak_flops_per_s": peak,
+        "matmul_detail": peak_detail,
+        "results": results,
+        "versions": versions(),
     }
 
 
 def format_table(report: dict[str, Any]) -> str:
     """The report as a Markdown table (one row per model and mode)."""
-    peak = ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in report["matmul_peak_flops_per_s"].items())
-    lines = [f"device: {report['device_name']} ({report['threads']} threads); matmul peak: {peak}", "",
-             "| model | mode | input | train img/s | infer img/s | train speed-up | train GFLOP/s | of matmul peak |",
-             "|---|---|---|---:|---:|---:|---:|---:|"]
+    peak = ", ".join(
+        f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in report["matmul_peak_flops_per_s"].items()
+    )
+    lines = [
+        f"device: {report['device_name']} ({report['threads']} threads); matmul peak: {peak}",
+        "",
+        "| model | mode | input | train img/s | infer img/s | train speed-up | train GFLOP/s | of matmul peak |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in report["results"]:
         speedup = f"{r['train_speedup_vs_fp32']:.2f}x" if r["train_speedup_vs_fp32"] else "-"
         n, c, h, w = r["input_shape"]
-        lines.append(f"| {r['model']} | {r['mode']} | {n}x{c}x{h}x{w} | {r['train_images_per_s']:,.0f} | "
-                     f"{r['infer_images_per_s']:,.0f} | {speedup} | {r['train_flops_per_s'] / 1e9:,.1f} | "
-                     f"{r['fraction_of_peak']:.0%} |")
+        lines.append(
+            f"| {r['model']} | {r['mode']} | {n}x{c}x{h}x{w} | {r['train_images_per_s']:,.0f} | "
+            f"{r['infer_images_per_s']:,.0f} | {speedup} | {r['train_flops_per_s'] / 1e9:,.1f} | "
+            f"{r['fraction_of_peak']:.0%} |"
+        )
     return "\n".join(lines)
 
 
 def build_parser():
-    p = cli.parser("bench", "Training and inference throughput of the ResNets on this machine, "
-                   "per precision and memory layout, interleaved repeats, medians.",
-                   precision=False, seed=False)
-    p.add_argument("--models", nargs="+", default=list(BenchConfig.models), metavar="MODEL",
-                   help=f"any of {', '.join(_model_names())}")
-    p.add_argument("--modes", nargs="+", default=list(BenchConfig.modes), metavar="MODE",
-                   help=f"any of {', '.join(MODES)} (precision and memory format)")
+    p = cli.parser(
+        "bench",
+        "Training and inference throughput of the ResNets on this machine, "
+        "per precision and memory layout, interleaved repeats, medians.",
+        precision=False,
+        seed=False,
+    )
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=list(BenchConfig.models),
+        metavar="MODEL",
+        help=f"any of {', '.join(_model_names())}",
+    )
+    p.add_argument(
+        "--modes",
+        nargs="+",
+        default=list(BenchConfig.modes),
+        metavar="MODE",
+        help=f"any of {', '.join(MODES)} (precision and memory format)",
+    )
     p.add_argument("--batch-size", type=cli.positive(int))
     p.add_argument("--image-size", type=cli.positive(int))
     p.add_argument("--steps", type=cli.positive(int), default=BenchConfig.steps)
@@ -323,10 +411,17 @@ def build_parser():
 
 
 def _run(args) -> int:
-    config = BenchConfig(models=tuple(args.models), modes=tuple(args.modes),
-                         batch_size=args.batch_size, image_size=args.image_size,
-                         steps=args.steps, warmup=args.warmup, repeats=args.repeats,
-                         device=args.device, peak_size=args.peak_size)
+    config = BenchConfig(
+        models=tuple(args.models),
+        modes=tuple(args.modes),
+        batch_size=args.batch_size,
+        image_size=args.image_size,
+        steps=args.steps,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        device=args.device,
+        peak_size=args.peak_size,
+    )
     report = benchmark(config, progress=not args.quiet)
     print(format_table(report))
     report.pop("config")

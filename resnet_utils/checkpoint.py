@@ -73,7 +73,9 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     _atomic_write(path, lambda f: torch.save(state, f))
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
     """Load a checkpoint saved by :func:`save_checkpoint`, with ``weights_only=True``.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a
@@ -86,10 +88,14 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as err:
-        raise ValueError(f"checkpoint file {str(path)!r} is corrupted or not a torch checkpoint: "
-                         f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
+        raise ValueError(
+            f"checkpoint file {str(path)!r} is corrupted or not a torch checkpoint: "
+            f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
+        ) from err
     if not isinstance(state, dict):
-        raise ValueError(f"checkpoint file {str(path)!r} holds a {type(state).__name__}, expected a dict")
+        raise ValueError(
+            f"checkpoint file {str(path)!r} holds a {type(state).__name__}, expected a dict"
+        )
     return state
 
 

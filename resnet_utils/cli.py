@@ -36,8 +36,14 @@ __all__ = ["parser", "positive", "run", "envelope", "write_json", "save_weights"
 
 # What a command turns into one line and exit status 1: bad arguments, missing or corrupt
 # files, a training run that diverged. Anything else is a bug and keeps its traceback.
-ERRORS = (ValueError, TypeError, FileNotFoundError, FloatingPointError, pickle.UnpicklingError,
-          zipfile.BadZipFile)
+ERRORS = (
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    FloatingPointError,
+    pickle.UnpicklingError,
+    zipfile.BadZipFile,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,6 +55,7 @@ class _Parser(argparse.ArgumentParser):
 
 def positive(kind: type) -> Callable[[str], Any]:
     """An argparse ``type=`` that accepts only positive ints or finite positive floats."""
+
     def parse(text: str) -> Any:
         try:
             value = kind(text)
@@ -57,6 +64,7 @@ def positive(kind: type) -> Callable[[str], Any]:
         if not value > 0 or (kind is float and not math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
         return value
+
     return parse
 
 
@@ -70,8 +78,14 @@ def _seed(text: str) -> int:
     return value
 
 
-def parser(command: str, description: str, *, precision: bool = True,
-           seed: bool = True, save: str | None = None) -> argparse.ArgumentParser:
+def parser(
+    command: str,
+    description: str,
+    *,
+    precision: bool = True,
+    seed: bool = True,
+    save: str | None = None,
+) -> argparse.ArgumentParser:
     """A parser for ``python -m resnet_utils.COMMAND`` with the shared flags already added.
 
     Every command gets ``--device``, ``--quiet`` and ``--json``; ``--seed``,
@@ -79,13 +93,21 @@ def parser(command: str, description: str, *, precision: bool = True,
     (``save`` is the help text of ``--save``).
     """
     p = _Parser(prog=f"python -m resnet_utils.{command}", description=description)
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N, mps")
+    p.add_argument(
+        "--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N, mps"
+    )
     if seed:
-        p.add_argument("--seed", type=_seed, default=0, help="seeds every random choice (default 0)")
+        p.add_argument(
+            "--seed", type=_seed, default=0, help="seeds every random choice (default 0)"
+        )
     if precision:
-        p.add_argument("--precision", choices=PRECISIONS, default="fp32",
-                       help="bf16: CPUs with AVX512-BF16/AMX, recent GPUs; fp16: CUDA only; "
-                            "auto: bf16 where it is fast, else fp32 (default fp32)")
+        p.add_argument(
+            "--precision",
+            choices=PRECISIONS,
+            default="fp32",
+            help="bf16: CPUs with AVX512-BF16/AMX, recent GPUs; fp16: CUDA only; "
+            "auto: bf16 where it is fast, else fp32 (default fp32)",
+        )
         p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--json", metavar="PATH", help="write the result here as JSON (atomically)")
@@ -108,12 +130,15 @@ def _jsonable(config: Any) -> Any:
 
 def envelope(command: str, config: Any, result: dict[str, Any]) -> dict[str, Any]:
     """The JSON every command writes: ``command``, ``config``, ``versions``, then its results."""
-    return {"command": f"python -m resnet_utils.{command}", "config": _jsonable(config),
-            "versions": versions(), **result}
+    return {
+        "command": f"python -m resnet_utils.{command}",
+        "config": _jsonable(config),
+        "versions": versions(),
+        **result,
+    }
 
 
-def write_json(path: str | Path | None, command: str, config: Any,
-               result: dict[str, Any]) -> None:
+def write_json(path: str | Path | None, command: str, config: Any, result: dict[str, Any]) -> None:
     """Write :func:`envelope` to ``path`` atomically (nothing when ``path`` is None)."""
     if path:
         atomic_write_json(path, envelope(command, config, result))
@@ -127,8 +152,11 @@ def save_weights(path: str | Path | None, state: dict[str, Any]) -> None:
         atomic_write_bytes(path, buffer.getvalue())
 
 
-def run(p: argparse.ArgumentParser, body: Callable[[argparse.Namespace], int | None],
-        argv: list[str] | None = None) -> int:
+def run(
+    p: argparse.ArgumentParser,
+    body: Callable[[argparse.Namespace], int | None],
+    argv: list[str] | None = None,
+) -> int:
     """Parse ``argv`` with ``p`` and call ``body(args)`` under the shared error policy.
 
     Returns the exit status: ``body``'s (0 when it returns None), 1 after a

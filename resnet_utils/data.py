@@ -45,8 +45,18 @@ __all__ = [
 ]
 
 DIGITS_CLASSES = [str(i) for i in range(10)]
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck"]
+CIFAR10_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 Normalize = Literal["mean_std", "zero_one", "minus_one_one"]
 
@@ -58,8 +68,13 @@ class ImageDataset(Dataset):
     scikit-learn baselines; ``dataset[i]`` returns ``(transform(X[i]), y[i])``.
     """
 
-    def __init__(self, X: Tensor, y: Tensor, transform: Callable[[Tensor], Tensor] | None = None,
-                 classes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        X: Tensor,
+        y: Tensor,
+        transform: Callable[[Tensor], Tensor] | None = None,
+        classes: list[str] | None = None,
+    ) -> None:
         check_tensor("X", X, ndim=4, floating=True)
         check_tensor("y", y, ndim=1)
         if len(X) != len(y):
@@ -67,7 +82,9 @@ class ImageDataset(Dataset):
         if transform is not None and not callable(transform):
             raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
         self.X, self.y, self.transform = X, y.long(), transform
-        self.classes = classes if classes is not None else [str(c) for c in range(int(y.max()) + 1)]
+        self.classes = (
+            classes if classes is not None else [str(c) for c in range(int(y.max()) + 1)]
+        )
 
     def __len__(self) -> int:
         return len(self.y)
@@ -153,13 +170,19 @@ def _carve_validation(y: Tensor, n_val: int, seed: int) -> tuple[Tensor, Tensor]
         return torch.arange(n), torch.empty(0, dtype=torch.long)
     from sklearn.model_selection import train_test_split
 
-    train_idx, val_idx = train_test_split(np.arange(n), test_size=n_val, random_state=seed,
-                                          stratify=y.numpy())
+    train_idx, val_idx = train_test_split(
+        np.arange(n), test_size=n_val, random_state=seed, stratify=y.numpy()
+    )
     return torch.as_tensor(np.sort(train_idx)), torch.as_tensor(np.sort(val_idx))
 
 
-def load_digits(size: int = 8, val_size: float | int = 0.1, seed: int = 0,
-                normalize: Normalize = "mean_std", augment: bool = False) -> DataSplits:
+def load_digits(
+    size: int = 8,
+    val_size: float | int = 0.1,
+    seed: int = 0,
+    normalize: Normalize = "mean_std",
+    augment: bool = False,
+) -> DataSplits:
     """scikit-learn's handwritten digits with the example's train/test split.
 
     Args:
@@ -183,7 +206,9 @@ def load_digits(size: int = 8, val_size: float | int = 0.1, seed: int = 0,
     check_choice("normalize", normalize, ["mean_std", "zero_one", "minus_one_one"])
     check_bool("augment", augment)
     digits = datasets.load_digits()
-    X = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (1797, 1, 8, 8) in [0, 1]
+    X = (
+        torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    )  # (1797, 1, 8, 8) in [0, 1]
     y = torch.tensor(digits.target, dtype=torch.long)
     if size != 8:
         X = v2.functional.resize(X, [size, size], antialias=True).clamp_(0.0, 1.0)
@@ -194,18 +219,27 @@ def load_digits(size: int = 8, val_size: float | int = 0.1, seed: int = 0,
     mean, std = channel_stats(X_train)
     norm = _normalizer(normalize, mean, std)
     train_tf = v2.Compose([digits_augmentation(), norm]) if augment else norm
-    val = ImageDataset(X[:n_train][val_idx], y[:n_train][val_idx], norm, DIGITS_CLASSES) if n_val else None
+    val = (
+        ImageDataset(X[:n_train][val_idx], y[:n_train][val_idx], norm, DIGITS_CLASSES)
+        if n_val
+        else None
+    )
     return DataSplits(
         train=ImageDataset(X_train, y_train, train_tf, DIGITS_CLASSES),
         val=val,
         test=ImageDataset(X[n_train:], y[n_train:], norm, DIGITS_CLASSES),
-        classes=DIGITS_CLASSES, mean=mean, std=std, in_channels=1, image_size=size,
+        classes=DIGITS_CLASSES,
+        mean=mean,
+        std=std,
+        in_channels=1,
+        image_size=size,
         normalizer=norm,
     )
 
 
-def cifar10(root: str | Path, train: bool = True, download: bool = False,
-            transform: Callable | None = None):
+def cifar10(
+    root: str | Path, train: bool = True, download: bool = False, transform: Callable | None = None
+):
     """torchvision's CIFAR-10 from ``root``; downloads (163 MB) only if ``download=True``.
 
     When the files are missing and ``download`` is false this raises a
@@ -228,7 +262,9 @@ def cifar10(root: str | Path, train: bool = True, download: bool = False,
             f"https://www.cs.toronto.edu/~kriz/cifar.html into {Path(root).expanduser()}."
         )
     try:
-        return CIFAR10(str(Path(root).expanduser()), train=train, download=download, transform=transform)
+        return CIFAR10(
+            str(Path(root).expanduser()), train=train, download=download, transform=transform
+        )
     except RuntimeError as err:
         raise FileNotFoundError(
             f"CIFAR-10 files in {folder} are incomplete or corrupted ({err}); delete the folder "
@@ -236,8 +272,13 @@ def cifar10(root: str | Path, train: bool = True, download: bool = False,
         ) from err
 
 
-def load_cifar10(root: str | Path, download: bool = False, val_size: float | int = 5000,
-                 seed: int = 0, augment: bool = True) -> DataSplits:
+def load_cifar10(
+    root: str | Path,
+    download: bool = False,
+    val_size: float | int = 5000,
+    seed: int = 0,
+    augment: bool = True,
+) -> DataSplits:
     """CIFAR-10 as :class:`DataSplits`: 45,000 / 5,000 / 10,000 images by default.
 
     Augmentation is He et al.'s: 4-pixel padding with a random 32x32 crop and
@@ -253,7 +294,9 @@ def load_cifar10(root: str | Path, download: bool = False, val_size: float | int
     y_all = torch.as_tensor(train_raw.targets)
     n_val = _split_sizes(len(y_all), val_size)
     train_idx, val_idx = _carve_validation(y_all, n_val, seed)
-    pixels = torch.from_numpy(train_raw.data[train_idx.numpy()]).float().div_(255)  # (N, 32, 32, 3)
+    pixels = (
+        torch.from_numpy(train_raw.data[train_idx.numpy()]).float().div_(255)
+    )  # (N, 32, 32, 3)
     mean = tuple(float(m) for m in pixels.mean(dim=(0, 1, 2)))
     std = tuple(float(s) for s in pixels.std(dim=(0, 1, 2)))
     to_tensor = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
@@ -265,7 +308,12 @@ def load_cifar10(root: str | Path, download: bool = False, val_size: float | int
     return DataSplits(
         train=Subset(train_set, train_idx.tolist()),
         val=Subset(eval_set, val_idx.tolist()) if n_val else None,
-        test=test_raw, classes=CIFAR10_CLASSES, mean=mean, std=std, in_channels=3, image_size=32,
+        test=test_raw,
+        classes=CIFAR10_CLASSES,
+        mean=mean,
+        std=std,
+        in_channels=3,
+        image_size=32,
     )
 
 
@@ -285,9 +333,13 @@ class SeededDataLoader(DataLoader):
         return super().__iter__()
 
 
-def make_loaders(splits: DataSplits, batch_size: int = 64, seed: int = 0, num_workers: int = 0,
-                 eval_batch_size: int | None = None
-                 ) -> tuple[DataLoader, DataLoader | None, DataLoader]:
+def make_loaders(
+    splits: DataSplits,
+    batch_size: int = 64,
+    seed: int = 0,
+    num_workers: int = 0,
+    eval_batch_size: int | None = None,
+) -> tuple[DataLoader, DataLoader | None, DataLoader]:
     """``(train_loader, val_loader, test_loader)`` with seeded shuffling and workers.
 
     Only the training loader shuffles. Its generator is seeded with ``seed``
@@ -295,22 +347,32 @@ def make_loaders(splits: DataSplits, batch_size: int = 64, seed: int = 0, num_wo
     batches and the augmentations repeat exactly from run to run.
     """
     if not isinstance(splits, DataSplits):
-        raise TypeError(f"splits must be a DataSplits (from load_digits or load_cifar10), "
-                        f"got {type(splits).__name__}")
+        raise TypeError(
+            f"splits must be a DataSplits (from load_digits or load_cifar10), "
+            f"got {type(splits).__name__}"
+        )
     batch_size = check_int("batch_size", batch_size, min_value=1)
     seed = check_int("seed", seed, min_value=0)
     num_workers = check_int("num_workers", num_workers, min_value=0)
-    eval_batch_size = check_int("eval_batch_size", eval_batch_size or max(batch_size, 256), min_value=1)
+    eval_batch_size = check_int(
+        "eval_batch_size", eval_batch_size or max(batch_size, 256), min_value=1
+    )
     generator = torch.Generator().manual_seed(seed)
-    common = dict(num_workers=num_workers, worker_init_fn=seed_worker if num_workers else None,
-                  persistent_workers=num_workers > 0)
-    train_loader = SeededDataLoader(splits.train, batch_size=batch_size, shuffle=True,
-                                    generator=generator, **common)
-    val_loader = (DataLoader(splits.val, batch_size=eval_batch_size, **common)
-                  if splits.val is not None else None)
+    common = dict(
+        num_workers=num_workers,
+        worker_init_fn=seed_worker if num_workers else None,
+        persistent_workers=num_workers > 0,
+    )
+    train_loader = SeededDataLoader(
+        splits.train, batch_size=batch_size, shuffle=True, generator=generator, **common
+    )
+    val_loader = (
+        DataLoader(splits.val, batch_size=eval_batch_size, **common)
+        if splits.val is not None
+        else None
+    )
     test_loader = DataLoader(splits.test, batch_size=eval_batch_size, **common)
     return train_loader, val_loader, test_loader
-
 
 
 def subset_per_class(dataset: ImageDataset, per_class: int, seed: int = 0) -> ImageDataset:
@@ -325,7 +387,9 @@ def subset_per_class(dataset: ImageDataset, per_class: int, seed: int = 0) -> Im
     return ImageDataset(dataset.X[index], dataset.y[index], dataset.transform, dataset.classes)
 
 
-def per_class_indices(y: Tensor, per_class: int, seed: int = 0, num_classes: int | None = None) -> Tensor:
+def per_class_indices(
+    y: Tensor, per_class: int, seed: int = 0, num_classes: int | None = None
+) -> Tensor:
     """Sorted indices of ``per_class`` randomly chosen examples of every class (seeded)."""
     check_tensor("y", y, ndim=1)
     per_class = check_int("per_class", per_class, min_value=1)

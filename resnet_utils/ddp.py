@@ -79,8 +79,9 @@ class DDPConfig:
         check_bool("channels_last", self.channels_last)
 
 
-def shard_loader(dataset: Any, batch_size: int, rank: int, world_size: int,
-                 seed: int) -> DataLoader:
+def shard_loader(
+    dataset: Any, batch_size: int, rank: int, world_size: int, seed: int
+) -> DataLoader:
     """Rank ``rank``'s loader: its shard of every global batch of ``batch_size * world_size``.
 
     :class:`~torch.utils.data.DistributedSampler` shuffles with ``seed`` plus
@@ -88,8 +89,9 @@ def shard_loader(dataset: Any, batch_size: int, rank: int, world_size: int,
     the same permutation and takes every ``world_size``-th image of it; the
     last partial batch is dropped.
     """
-    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True,
-                                 seed=seed, drop_last=True)
+    sampler = DistributedSampler(
+        dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True
+    )
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True)
 
 
@@ -101,8 +103,9 @@ def _normalized(dataset: Any) -> tuple[torch.Tensor, torch.Tensor]:
 @contextmanager
 def _frozen_bn_stats(model: nn.Module) -> Iterator[None]:
     """Batch norm still normalises with batch statistics, but its running averages do not move."""
-    saved = [(m, m.momentum) for m in model.modules()
-             if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [
+        (m, m.momentum) for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+    ]
     for m, _ in saved:
         m.momentum = 0.0
     try:
@@ -134,8 +137,10 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     pieces = world if distributed else shards
     if config.global_batch_size % pieces:
-        raise ValueError(f"global_batch_size ({config.global_batch_size}) must be divisible by "
-                         f"the number of ranks/shards ({pieces})")
+        raise ValueError(
+            f"global_batch_size ({config.global_batch_size}) must be divisible by "
+            f"the number of ranks/shards ({pieces})"
+        )
     device = resolve_device(config.device)
     if distributed and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -145,8 +150,10 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
     dataset = TensorDataset(*_normalized(splits.train))
     X_test, y_test = _normalized(splits.test)
     if config.global_batch_size > len(dataset):
-        raise ValueError(f"global_batch_size ({config.global_batch_size}) exceeds the "
-                         f"{len(dataset)} training images")
+        raise ValueError(
+            f"global_batch_size ({config.global_batch_size}) exceeds the "
+            f"{len(dataset)} training images"
+        )
     local = config.global_batch_size // pieces
     mine = [rank] if distributed else range(shards)  # the shards this process reads
     loaders = [shard_loader(dataset, local, r, pieces, config.seed) for r in mine]
@@ -159,11 +166,17 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
         net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.num_epochs * len(loaders[0]))
-    step = TrainStep(net, optimizer, device=device,
-                     precision=resolve_precision(config.precision, device),
-                     channels_last=config.channels_last, scheduler=scheduler,
-                     accumulate=len(loaders))  # the reference adds up its shards' gradients
+        optimizer, max_lr=config.lr, total_steps=config.num_epochs * len(loaders[0])
+    )
+    step = TrainStep(
+        net,
+        optimizer,
+        device=device,
+        precision=resolve_precision(config.precision, device),
+        channels_last=config.channels_last,
+        scheduler=scheduler,
+        accumulate=len(loaders),
+    )  # the reference adds up its shards' gradients
     losses: list[float] = []
     start = time.perf_counter()
     model.train()
@@ -184,27 +197,40 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
     model.eval()
     with torch.no_grad():
         predicted = model(X_test.to(device)).argmax(1).cpu()
-    return {"config": config, "world_size": world, "shards": pieces,
-            "distributed": distributed, "backend": dist.get_backend() if distributed else None,
-            "losses": losses, "test_accuracy": (predicted == y_test).float().mean().item(),
-            "train_seconds": seconds,
-            "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+    return {
+        "config": config,
+        "world_size": world,
+        "shards": pieces,
+        "distributed": distributed,
+        "backend": dist.get_backend() if distributed else None,
+        "losses": losses,
+        "test_accuracy": (predicted == y_test).float().mean().item(),
+        "train_seconds": seconds,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+    }
 
 
 def build_parser():
     d = DDPConfig
-    p = cli.parser("ddp", "Data-parallel training on the digits with DistributedDataParallel. "
-                   "Start it with torchrun (e.g. torchrun --standalone --nproc_per_node 2 -m "
-                   "resnet_utils.ddp); run alone, it is the single-process reference.",
-                   save="rank 0 saves the final weights here (a state_dict, torch.save)")
+    p = cli.parser(
+        "ddp",
+        "Data-parallel training on the digits with DistributedDataParallel. "
+        "Start it with torchrun (e.g. torchrun --standalone --nproc_per_node 2 -m "
+        "resnet_utils.ddp); run alone, it is the single-process reference.",
+        save="rank 0 saves the final weights here (a state_dict, torch.save)",
+    )
     p.add_argument("--arch", default=d.arch)
     p.add_argument("--width", type=cli.positive(int), default=d.width)
     p.add_argument("--num-epochs", type=cli.positive(int), default=d.num_epochs)
     p.add_argument("--global-batch-size", type=cli.positive(int), default=d.global_batch_size)
     p.add_argument("--lr", type=cli.positive(float), default=d.lr)
-    p.add_argument("--shards", type=cli.positive(int), default=1,
-                   help="without torchrun: split each global batch into this many shards "
-                        "(2 = what 2 ranks do)")
+    p.add_argument(
+        "--shards",
+        type=cli.positive(int),
+        default=1,
+        help="without torchrun: split each global batch into this many shards "
+        "(2 = what 2 ranks do)",
+    )
     return p
 
 
@@ -212,13 +238,21 @@ def _run(args) -> int:
     from .runtime import resolve_device
 
     launched = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # set by torchrun
-    config = DDPConfig(arch=args.arch, width=args.width, num_epochs=args.num_epochs,
-                       global_batch_size=args.global_batch_size, lr=args.lr, seed=args.seed,
-                       device=args.device, precision=args.precision,
-                       channels_last=args.channels_last)
+    config = DDPConfig(
+        arch=args.arch,
+        width=args.width,
+        num_epochs=args.num_epochs,
+        global_batch_size=args.global_batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        channels_last=args.channels_last,
+    )
     if launched and args.shards != 1:
-        raise ValueError("--shards is for the single-process reference; "
-                         "under torchrun the ranks are the shards")
+        raise ValueError(
+            "--shards is for the single-process reference; under torchrun the ranks are the shards"
+        )
     if launched:
         cuda = resolve_device(config.device).type == "cuda"
         dist.init_process_group("nccl" if cuda else "gloo")
@@ -232,10 +266,15 @@ def _run(args) -> int:
     cli.save_weights(args.save, result.pop("state_dict"))
     result.pop("config")
     if not args.quiet:
-        how = (f"{result['world_size']} ranks ({result['backend']})" if result["distributed"]
-               else f"1 process, {result['shards']} shard(s) per batch")
-        print(f"{how}: test accuracy {result['test_accuracy']:.4f} after "
-              f"{config.num_epochs} epochs ({result['train_seconds']:.1f} s)")
+        how = (
+            f"{result['world_size']} ranks ({result['backend']})"
+            if result["distributed"]
+            else f"1 process, {result['shards']} shard(s) per batch"
+        )
+        print(
+            f"{how}: test accuracy {result['test_accuracy']:.4f} after "
+            f"{config.num_epochs} epochs ({result['train_seconds']:.1f} s)"
+        )
     cli.write_json(args.json, "ddp", config, result)
     return 0
 

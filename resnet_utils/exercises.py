@@ -20,7 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["check_conv2d", "check_residual_block", "check_cross_entropy", "check_confusion_matrix"]
+__all__ = ["check_conv2d", "check_residual_block", "check_cross_entropy", "check_confusion_matrix",
+           "check_grad_cam", "check_group_norm", "check_nesterov_step", "check_flip_safe",
+           "check_occlusion_map"]
 
 
 def _fail(name: str, message: str) -> None:
@@ -187,3 +189,302 @@ def check_confusion_matrix(fn: Callable) -> None:
                 hint = " It looks normalised: count the examples instead."
             _fail(name, f"with {desc}: expected\n{expected}\ngot\n{got}{hint}")
     _ok(name, f"all {len(cases)} cases agree with sklearn.metrics.confusion_matrix")
+
+
+def _cam_variant(model: nn.Module, layer: nn.Module, X: torch.Tensor, target: torch.Tensor, *,
+                 score: str = "logit", pool: str = "mean", mode: str = "bilinear") -> torch.Tensor:
+    """Grad-CAM with one step done differently: what a plausible mistake returns."""
+    store: list[torch.Tensor] = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: store.append(out))
+    try:
+        logits = model(X)
+    finally:
+        handle.remove()
+    A = store[-1]  # (N, K, h, w)
+    outputs = logits.softmax(1) if score == "softmax" else logits
+    (dA,) = torch.autograd.grad(outputs[torch.arange(len(X)), target].sum(), A)
+    if pool == "none":  # gradient x activation, position by position
+        cam = F.relu((dA * A).sum(1, keepdim=True))
+    else:
+        alpha = dA.sum((2, 3), keepdim=True) if pool == "sum" else dA.mean((2, 3), keepdim=True)
+        cam = F.relu((alpha * A).sum(1, keepdim=True))
+    return F.interpolate(cam, size=X.shape[-2:], mode=mode).detach()[:, 0]
+
+
+def check_grad_cam(fn: Callable) -> None:
+    """``fn(model, layer, X, target)`` must return Grad-CAM maps ``(N, H, W)``, as ``grad_cam``.
+
+    ``layer`` is a module of ``model`` (e.g. ``model.layer3``), ``X`` images
+    ``(N, C, H, W)``, ``target`` class indices ``(N,)``; the maps use the
+    class score (logit), the spatial mean of its gradient per channel, a ReLU,
+    and bilinear upsampling to ``H x W``. Cases: the last and middle stages
+    of small CIFAR ResNets, one and three input channels, several sizes.
+    """
+    import copy
+
+    from .explain import grad_cam
+    from .models import cifar_resnet
+
+    name = "check_grad_cam"
+    _check_callable(name, fn)
+    g = torch.Generator().manual_seed(0)
+    cases = [(1, "layer3", (3, 1, 8, 8), [0, 3, 7]), (1, "layer2", (2, 1, 12, 12), [1, 1]),
+             (3, "layer3", (2, 3, 16, 16), [9, 4]), (3, "layer2.0", (1, 3, 10, 10), [5])]
+    for in_c, layer_name, x_shape, target_list in cases:
+        torch.manual_seed(0)
+        model = cifar_resnet(8, in_channels=in_c, width=4).eval()
+        with torch.no_grad():  # batch-norm statistics as after training, not the defaults
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.2, 0.2, generator=g)
+                    m.running_var.uniform_(0.5, 1.5, generator=g)
+        X = torch.randn(*x_shape, generator=g)
+        target = torch.tensor(target_list)
+        layer = dict(model.named_modules())[layer_name]
+        expected = grad_cam(model, layer, X, target)
+        desc = (f"X of shape {x_shape}, layer model.{layer_name}, target {target_list}")
+        student = copy.deepcopy(model)
+        got = _call(name, fn, (student, dict(student.named_modules())[layer_name], X.clone(),
+                               target.clone()), {}, desc)
+        if not isinstance(got, torch.Tensor):
+            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
+        got = got.detach().float().cpu()
+        if got.shape != expected.shape:
+            hint = ""
+            if got.ndim == 4 and got.shape[1] == 1:
+                hint = " Drop the channel dimension: return cam[:, 0]."
+            elif got.ndim == 3 and got.shape[-1] != x_shape[-1]:
+                hint = (" Upsample the map to the input's size with "
+                        "F.interpolate(cam, size=X.shape[-2:], mode='bilinear').")
+            _fail(name, f"with {desc}: expected maps of shape {tuple(expected.shape)}, "
+                        f"got {tuple(got.shape)}.{hint}")
+        if torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
+            continue
+        hint = ""
+        if got.min() < -1e-6:
+            hint = " Some values are negative: apply ReLU to the weighted sum of the channels."
+        else:
+            variants = [
+                ({"pool": "sum"}, " It matches gradients summed over the positions: alpha_k "
+                                  "is their mean."),
+                ({"mode": "nearest"}, " It matches nearest-neighbour upsampling: use "
+                                      "mode='bilinear'."),
+                ({"score": "softmax"}, " It matches the gradient of the softmax probability: "
+                                       "use the class score (logit) itself."),
+                ({"pool": "none"}, " It matches gradient x activation at each position: "
+                                   "average the gradient over positions first, one weight "
+                                   "per channel."),
+            ]
+            for kwargs, text in variants:
+                if torch.allclose(got, _cam_variant(model, layer, X, target, **kwargs),
+                                  rtol=1e-4, atol=1e-6):
+                    hint = text
+                    break
+            else:
+                predicted = model(X).argmax(1)
+                if not torch.equal(predicted, target) and torch.allclose(
+                        got, grad_cam(model, layer, X, predicted), rtol=1e-4, atol=1e-6):
+                    hint = " It matches the predicted class: use the class in `target`."
+        _fail(name, f"with {desc}: expected maps {_summary(expected)}, got {_summary(got)} "
+                    f"(largest difference {(got - expected).abs().max():.3g}).{hint}")
+    _ok(name, f"all {len(cases)} cases agree with resnet_utils.explain.grad_cam")
+
+
+def check_group_norm(fn: Callable) -> None:
+    """``fn(x, num_groups, gamma, beta, eps=1e-5)`` must equal ``F.group_norm`` (chapter 3).
+
+    Cases: several groups, one group (layer norm), one channel per group
+    (instance norm), a batch of one image, large offsets, non-trivial
+    ``gamma`` and ``beta``. Hints name the usual mistakes: statistics taken
+    over the batch (that is batch norm), the unbiased variance, a missing
+    scale and shift.
+    """
+    name = "check_group_norm"
+    _check_callable(name, fn)
+    g = torch.Generator().manual_seed(0)
+    cases = [((2, 4, 3, 3), 2), ((1, 6, 4, 4), 3), ((3, 8, 2, 2), 1), ((2, 4, 5, 5), 4),
+             ((4, 6, 3, 3), 2)]
+    for shape, groups in cases:
+        x = 3 * torch.randn(*shape, generator=g) + 5 * torch.randn(shape[0], 1, 1, 1, generator=g)
+        c = shape[1]
+        gamma = 1 + 0.5 * torch.randn(c, generator=g)
+        beta = torch.randn(c, generator=g)
+        desc = f"x of shape {shape}, num_groups={groups}, gamma and beta of shape ({c},)"
+        expected = F.group_norm(x, groups, gamma, beta, eps=1e-5)
+        got = _call(name, fn, (x.clone(), groups, gamma.clone(), beta.clone()), {"eps": 1e-5},
+                    desc)
+        if not isinstance(got, torch.Tensor):
+            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
+        if got.shape != expected.shape:
+            _fail(name, f"with {desc}: expected output shape {tuple(expected.shape)}, "
+                        f"got {tuple(got.shape)}")
+        got = got.detach().float()
+        if torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
+            continue
+        hint = _group_norm_hint(got, x, groups, gamma, beta)
+        _fail(name, f"with {desc}: values differ from F.group_norm (largest difference "
+                    f"{(got - expected).abs().max():.3g}).{hint}")
+    _ok(name, f"all {len(cases)} cases agree with F.group_norm")
+
+
+def _group_norm_hint(got: torch.Tensor, x: torch.Tensor, groups: int, gamma: torch.Tensor,
+                     beta: torch.Tensor) -> str:
+    """Which plausible mistake ``got`` matches, as a hint ('' when none does)."""
+    n, c = x.shape[:2]
+    affine = (gamma[:, None, None], beta[:, None, None])
+
+    def normalise(t: torch.Tensor, unbiased: bool) -> torch.Tensor:  # over the last dim
+        return (t - t.mean(-1, keepdim=True)) / (t.var(-1, unbiased=unbiased, keepdim=True)
+                                                 + 1e-5).sqrt()
+
+    unbiased = normalise(x.reshape(n, groups, -1), True).reshape(x.shape) * affine[0] + affine[1]
+    per_channel = x.transpose(0, 1).reshape(c, -1)  # batch norm: over the batch, per channel
+    batch_norm = normalise(per_channel, False).reshape(c, n, *x.shape[2:]).transpose(0, 1)
+    batch_norm = batch_norm * affine[0] + affine[1]
+    if torch.allclose(got, unbiased, atol=1e-4, rtol=1e-4):
+        return (" It matches the unbiased variance (divided by M - 1): normalise with the "
+                "biased one, divided by the number of values M.")
+    if torch.allclose(got, F.group_norm(x, groups, eps=1e-5), atol=1e-4, rtol=1e-4):
+        return " It matches the result without gamma and beta: scale and shift each channel."
+    if n > 1 and torch.allclose(got, batch_norm, atol=1e-4, rtol=1e-4):
+        return (" It matches batch norm, whose statistics mix the images of the batch: group norm "
+                "normalises each image with its own statistics, group by group.")
+    return ""
+
+
+def check_nesterov_step(fn: Callable) -> None:
+    """``fn(params, grads, velocities, lr, momentum, weight_decay)`` is one step of SGD with
+    Nesterov momentum in PyTorch's form; it returns ``(new_params, new_velocities)``.
+
+    Compared with ``torch.optim.SGD(..., nesterov=True)`` over three steps on random tensors.
+    """
+    name = "check_nesterov_step"
+    _check_callable(name, fn)
+    g = torch.Generator().manual_seed(0)
+    lr, momentum, weight_decay = 0.1, 0.9, 5e-4
+    shapes = [(3, 2), (2,)]
+    params = [torch.randn(s, generator=g) for s in shapes]
+    grads_per_step = [[torch.randn(s, generator=g) for s in shapes] for _ in range(3)]
+    reference = [p.clone().requires_grad_() for p in params]
+    optimizer = torch.optim.SGD(reference, lr=lr, momentum=momentum, nesterov=True,
+                                weight_decay=weight_decay)
+    mine = [p.clone() for p in params]
+    velocities = [torch.zeros_like(p) for p in params]
+    for step, grads in enumerate(grads_per_step, start=1):
+        for p, grad in zip(reference, grads):
+            p.grad = grad.clone()
+        optimizer.step()
+        desc = (f"step {step} with lr={lr}, momentum={momentum}, weight_decay={weight_decay} "
+                f"(velocities start at zero)")
+        out = _call(name, fn, ([p.clone() for p in mine], [x.clone() for x in grads],
+                               [v.clone() for v in velocities], lr, momentum, weight_decay), {}, desc)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            _fail(name, f"expected (new_params, new_velocities), got {type(out).__name__}")
+        new_params, new_velocities = [list(x) for x in out]
+        if len(new_params) != len(params) or len(new_velocities) != len(params):
+            _fail(name, f"expected {len(params)} parameters and {len(params)} velocities back")
+        for i, (got, want) in enumerate(zip(new_params, reference)):
+            got = torch.as_tensor(got)
+            if got.shape != want.shape or not torch.allclose(got, want.detach(), atol=1e-6):
+                hint = ""
+                d = [x + weight_decay * p for x, p in zip(grads, mine)]
+                v = [momentum * vel + di for vel, di in zip(velocities, d)]
+                classical = mine[i] - lr * v[i]
+                if got.shape == want.shape and torch.allclose(got, classical, atol=1e-6):
+                    hint = (" That is classical momentum (w - lr * v); Nesterov steps with "
+                            "d + momentum * v instead.")
+                _fail(name, f"{desc}: parameter {i} expected {_summary(want.detach())}, "
+                            f"got {_summary(got)}.{hint}")
+        mine = [torch.as_tensor(p).clone() for p in new_params]
+        velocities = [torch.as_tensor(v).clone() for v in new_velocities]
+    _ok(name, "three steps agree with torch.optim.SGD(nesterov=True)")
+
+
+def check_flip_safe(answer: Any, predict: Callable, X: torch.Tensor, y: Any,
+                    dim: int = -2, threshold: float = 0.8) -> None:
+    """``answer`` lists the digits that ``predict`` still recognises (at least ``threshold``
+    of the time) after flipping the images ``X`` along ``dim`` (-2: vertically)."""
+    name = "check_flip_safe"
+    if answer is Ellipsis or answer is None:
+        _fail(name, "not answered yet: set the variable to a list of digits")
+    try:
+        chosen = {int(c) for c in answer}
+    except (TypeError, ValueError):
+        _fail(name, f"expected a list of digits 0-9, got {answer!r}")
+    predicted = np.asarray(predict(X.flip(dim)))
+    y = np.asarray(y)
+    truth = {c for c in range(10) if (predicted[y == c] == c).mean() >= threshold}
+    missing, extra = truth - chosen, chosen - truth
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} recognised digit(s) missing")
+        if extra:
+            parts.append(f"{len(extra)} digit(s) that are recognised less than "
+                         f"{threshold:.0%} of the time")
+        _fail(name, "; ".join(parts) + ". Measure each digit's accuracy on the flipped images.")
+    _ok(name, f"the {len(truth)} digits recognised after the flip")
+
+
+def _occlusion(model: nn.Module, x: torch.Tensor, target: int, patch: int, fill: float,
+               channels: slice = slice(None)) -> torch.Tensor:
+    """The reference occlusion map (``channels``: which channels the square blanks)."""
+    rows, cols = x.shape[-2] - patch + 1, x.shape[-1] - patch + 1
+    batch = x.repeat(rows * cols, 1, 1, 1)  # (P, C, H, W)
+    for n in range(rows * cols):
+        i, j = divmod(n, cols)
+        batch[n, channels, i:i + patch, j:j + patch] = fill
+    with torch.no_grad():
+        return (model(x[None])[0, target] - model(batch)[:, target]).view(rows, cols)
+
+
+def check_occlusion_map(fn: Callable) -> None:
+    """``fn(model, x, target, patch=4, fill=0.0)``: the drop of the target's score per square.
+
+    For every top-left corner ``(i, j)`` (stride 1), the square ``x[:, i:i+patch,
+    j:j+patch]`` of every channel is set to ``fill``, and the map holds
+    ``score(x) - score(blanked x)`` of class ``target``: shape
+    ``(H - patch + 1, W - patch + 1)``. Cases: small CIFAR ResNets in eval
+    mode, one and three channels, square and oblong images, several patches and fills.
+    """
+    import copy
+
+    from .models import cifar_resnet
+
+    name = "check_occlusion_map"
+    _check_callable(name, fn)
+    g = torch.Generator().manual_seed(0)
+    cases = [((1, 8, 8), 3, 0.0, 4), ((1, 10, 9), 4, -0.5, 0), ((3, 8, 8), 2, 0.3, 7)]
+    for shape, patch, fill, target in cases:
+        torch.manual_seed(0)
+        model = cifar_resnet(8, in_channels=shape[0], width=4).eval()
+        x = torch.randn(*shape, generator=g)
+        expected = _occlusion(model, x, target, patch, fill)
+        desc = f"x of shape {shape}, target={target}, patch={patch}, fill={fill}"
+        got = _call(name, fn, (copy.deepcopy(model), x.clone(), target),
+                    {"patch": patch, "fill": fill}, desc)
+        if not isinstance(got, torch.Tensor):
+            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
+        got = got.detach().float().cpu()
+        if got.shape != expected.shape:
+            _fail(name, f"with {desc}: expected shape {tuple(expected.shape)}, one value per "
+                        f"top-left corner (stride 1), got {tuple(got.shape)}")
+        if torch.allclose(got, expected, rtol=1e-4, atol=1e-5):
+            continue
+        hint = ""
+        with torch.no_grad():
+            full = model(x[None])[0, target]
+        if torch.allclose(got, -expected, rtol=1e-4, atol=1e-5):
+            hint = " The sign is flipped: the drop is score(x) - score(blanked x)."
+        elif torch.allclose(got, full - expected, rtol=1e-4, atol=1e-5):
+            hint = " These are the blanked images' scores: return the drop from score(x)."
+        elif fill != 0 and torch.allclose(got, _occlusion(model, x, target, patch, 0.0),
+                                          rtol=1e-4, atol=1e-5):
+            hint = " It matches fill=0: set the square to `fill`."
+        elif shape[0] > 1 and torch.allclose(
+                got, _occlusion(model, x, target, patch, fill, slice(0, 1)),
+                rtol=1e-4, atol=1e-5):
+            hint = " Only the first channel was blanked: blank the square in every channel."
+        _fail(name, f"with {desc}: expected {_summary(expected)}, got {_summary(got)} "
+                    f"(largest difference {(got - expected).abs().max():.3g}).{hint}")
+    _ok(name, f"all {len(cases)} cases agree with the occlusion maps computed here")

@@ -21,8 +21,8 @@ import math
 import os
 import pickle
 import sys
-import zipfile
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,19 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .models import build_model, check_arch
 from .runtime import PRECISIONS
 
-__all__ = ["IMAGENET_WEIGHTS", "hub_checkpoint_path", "load_pretrained", "save_pretrained", "replace_head",
-           "freeze_backbone", "param_groups", "TransferConfig", "pretrain_digits", "transfer_experiment", "main"]
+__all__ = [
+    "IMAGENET_WEIGHTS",
+    "hub_checkpoint_path",
+    "load_pretrained",
+    "save_pretrained",
+    "replace_head",
+    "freeze_backbone",
+    "param_groups",
+    "TransferConfig",
+    "pretrain_digits",
+    "transfer_experiment",
+    "main",
+]
 
 FORMAT = "resnet_utils.pretrained/1"
 
@@ -44,8 +55,11 @@ FORMAT = "resnet_utils.pretrained/1"
 def _imagenet_weights() -> dict[str, Any]:
     from torchvision.models import ResNet18_Weights, ResNet34_Weights, ResNet50_Weights
 
-    return {"resnet18": ResNet18_Weights.IMAGENET1K_V1, "resnet34": ResNet34_Weights.IMAGENET1K_V1,
-            "resnet50": ResNet50_Weights.IMAGENET1K_V1}
+    return {
+        "resnet18": ResNet18_Weights.IMAGENET1K_V1,
+        "resnet34": ResNet34_Weights.IMAGENET1K_V1,
+        "resnet50": ResNet50_Weights.IMAGENET1K_V1,
+    }
 
 
 IMAGENET_WEIGHTS = ("resnet18", "resnet34", "resnet50")
@@ -59,8 +73,9 @@ def hub_checkpoint_path(arch: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights[arch].url)
 
 
-def load_pretrained(arch: str, weights: str | None = "imagenet", checkpoint: str | os.PathLike | None = None
-                    ) -> nn.Module:
+def load_pretrained(
+    arch: str, weights: str | None = "imagenet", checkpoint: str | os.PathLike | None = None
+) -> nn.Module:
     """A model of ``arch`` with pretrained weights.
 
     - ``checkpoint=PATH``: weights saved by :func:`save_pretrained` (any arch
@@ -77,12 +92,20 @@ def load_pretrained(arch: str, weights: str | None = "imagenet", checkpoint: str
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)  # FileNotFoundError / ValueError with the path
         if state.get("format") != FORMAT:
-            raise ValueError(f"checkpoint {str(checkpoint)!r} was not saved by save_pretrained "
-                             f"(format {state.get('format')!r})")
+            raise ValueError(
+                f"checkpoint {str(checkpoint)!r} was not saved by save_pretrained "
+                f"(format {state.get('format')!r})"
+            )
         if state["arch"] != arch:
-            raise ValueError(f"checkpoint {str(checkpoint)!r} holds a {state['arch']!r}, not the requested {arch!r}")
-        model = build_model(arch, num_classes=state["num_classes"], in_channels=state["in_channels"],
-                            width=state["width"])
+            raise ValueError(
+                f"checkpoint {str(checkpoint)!r} holds a {state['arch']!r}, not the requested {arch!r}"
+            )
+        model = build_model(
+            arch,
+            num_classes=state["num_classes"],
+            in_channels=state["in_channels"],
+            width=state["width"],
+        )
         model.load_state_dict(state["model"])
         return model
     if weights != "imagenet":
@@ -99,27 +122,40 @@ def load_pretrained(arch: str, weights: str | None = "imagenet", checkpoint: str
             f"{os.path.basename(table[arch].url)} from {table[arch].url} into that folder."
         ) from err
     except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        raise ValueError(f"the cached ImageNet weights for {arch} at {hub_checkpoint_path(arch)} are corrupted "
-                         f"({str(err).splitlines()[0]}); delete the file to download it again") from err
+        raise ValueError(
+            f"the cached ImageNet weights for {arch} at {hub_checkpoint_path(arch)} are corrupted "
+            f"({str(err).splitlines()[0]}); delete the file to download it again"
+        ) from err
     model = build_model(arch, num_classes=1000)
     model.load_state_dict(state)
     return model
 
 
-def save_pretrained(model: nn.Module, path: str | os.PathLike, arch: str, in_channels: int,
-                    width: int = 16) -> None:
+def save_pretrained(
+    model: nn.Module, path: str | os.PathLike, arch: str, in_channels: int, width: int = 16
+) -> None:
     """Save ``model``'s weights with what :func:`load_pretrained` needs to rebuild it."""
     if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
         raise TypeError("model must be a ResNet from resnet_utils.models (with a Linear `fc`)")
     check_arch(arch)
-    save_checkpoint(path, {"format": FORMAT, "arch": arch, "num_classes": model.fc.out_features,
-                           "in_channels": in_channels, "width": width, "model": model.state_dict()})
+    save_checkpoint(
+        path,
+        {
+            "format": FORMAT,
+            "arch": arch,
+            "num_classes": model.fc.out_features,
+            "in_channels": in_channels,
+            "width": width,
+            "model": model.state_dict(),
+        },
+    )
 
 
 def _check_classifier(model: object) -> None:
     if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError("model must have a Linear classifier `fc` "
-                        "(a ResNet from resnet_utils.models)")
+        raise TypeError(
+            "model must have a Linear classifier `fc` (a ResNet from resnet_utils.models)"
+        )
 
 
 def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
@@ -157,7 +193,9 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
     check_number("backbone_lr", backbone_lr, min_value=0)
     check_number("head_lr", head_lr, min_value=0, min_inclusive=False)
     head = [p for n, p in model.named_parameters() if n.startswith("fc.") and p.requires_grad]
-    backbone = [p for n, p in model.named_parameters() if not n.startswith("fc.") and p.requires_grad]
+    backbone = [
+        p for n, p in model.named_parameters() if not n.startswith("fc.") and p.requires_grad
+    ]
     groups = [{"params": head, "lr": head_lr}]
     if backbone and backbone_lr > 0:
         groups.insert(0, {"params": backbone, "lr": backbone_lr})
@@ -177,13 +215,16 @@ class TransferConfig:
     image_size: int = 16  # digits resized from 8x8
     labels_per_class: tuple[int, ...] = (1, 3, 10)
     pretrain_epochs: int = 60
-    neighbours: int = 10  # contrastive partners: one of each image's k nearest neighbours; 0: the image itself
+    # contrastive partners: one of each image's k nearest neighbours; 0: the image itself
+    neighbours: int = 10
     steps: int = 300  # optimizer steps for each downstream run, whatever the number of labels
-    lr: float = 0.05  # peak learning rate of the head (and of everything when training from scratch)
+    # peak learning rate of the head (and of everything when training from scratch)
+    lr: float = 0.05
     backbone_lr_factor: float = 0.1  # fine-tuning: the backbone learns this much slower
     seed: int = 0
     device: str = "auto"
-    precision: str = "fp32"  # or "bf16" / "fp16" / "auto" (bf16 where fast), for every run (chapter 10)
+    # or "bf16" / "fp16" / "auto" (bf16 where fast), for every run (chapter 10)
+    precision: str = "fp32"
     channels_last: bool = False
     progress: bool = False
 
@@ -203,17 +244,34 @@ class TransferConfig:
         check_arch(self.arch)
 
 
-def _downstream(model: nn.Module, train_set, test_loader, config: TransferConfig,
-                groups: list[dict[str, Any]] | None) -> float:
+def _downstream(
+    model: nn.Module,
+    train_set,
+    test_loader,
+    config: TransferConfig,
+    groups: list[dict[str, Any]] | None,
+) -> float:
     """Train ``model`` for ``config.steps`` steps on the few labels; return its test accuracy."""
     from .data import SeededDataLoader
     from .train import TrainConfig, evaluate, fit
 
-    loader = SeededDataLoader(train_set, batch_size=min(32, len(train_set)), shuffle=True,
-                              generator=torch.Generator().manual_seed(config.seed))
-    cfg = TrainConfig(num_epochs=math.ceil(config.steps / len(loader)), lr=config.lr, weight_decay=5e-4,
-                      label_smoothing=0.1, device=config.device, seed=config.seed, progress=False,
-                      precision=config.precision, channels_last=config.channels_last)
+    loader = SeededDataLoader(
+        train_set,
+        batch_size=min(32, len(train_set)),
+        shuffle=True,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    cfg = TrainConfig(
+        num_epochs=math.ceil(config.steps / len(loader)),
+        lr=config.lr,
+        weight_decay=5e-4,
+        label_smoothing=0.1,
+        device=config.device,
+        seed=config.seed,
+        progress=False,
+        precision=config.precision,
+        channels_last=config.channels_last,
+    )
     fit(model, loader, None, cfg, param_groups=groups)
     return evaluate(model, test_loader, config.device, cfg.precision, config.channels_last)[1]
 
@@ -232,17 +290,26 @@ def pretrain_digits(config: TransferConfig | None = None) -> tuple[nn.Module, An
     splits = load_digits(size=config.image_size, val_size=0, seed=config.seed)
     seed_everything(config.seed)
     model = build_model(config.arch, num_classes=10, in_channels=1, width=config.width)
-    history = pretrain_contrastive(model, splits.train.X,
-                                   PretrainConfig(num_epochs=config.pretrain_epochs, neighbours=config.neighbours,
-                                                  device=config.device,
-                                                  precision=config.precision, channels_last=config.channels_last,
-                                                  seed=config.seed, progress=config.progress),
-                                   normalize=splits.train.transform)  # the split's mean/std
+    history = pretrain_contrastive(
+        model,
+        splits.train.X,
+        PretrainConfig(
+            num_epochs=config.pretrain_epochs,
+            neighbours=config.neighbours,
+            device=config.device,
+            precision=config.precision,
+            channels_last=config.channels_last,
+            seed=config.seed,
+            progress=config.progress,
+        ),
+        normalize=splits.train.transform,
+    )  # the split's mean/std
     return model, history
 
 
-def transfer_experiment(config: TransferConfig | None = None, pretrained: nn.Module | None = None
-                        ) -> dict[str, Any]:
+def transfer_experiment(
+    config: TransferConfig | None = None, pretrained: nn.Module | None = None
+) -> dict[str, Any]:
     """Scratch / linear probe / fine-tuning for each label budget, on the 899 test digits.
 
     Pretrains with :func:`pretrain_digits` unless ``pretrained`` is given.
@@ -256,8 +323,13 @@ def transfer_experiment(config: TransferConfig | None = None, pretrained: nn.Mod
     if not isinstance(config, TransferConfig):
         raise TypeError(f"config must be a TransferConfig, got {type(config).__name__}")
     if pretrained is not None and not isinstance(getattr(pretrained, "fc", None), nn.Linear):
-        raise TypeError("pretrained must be a ResNet from resnet_utils.models (with a Linear `fc`)")
-    result: dict[str, Any] = {"config": asdict(config), "labels_per_class": list(config.labels_per_class)}
+        raise TypeError(
+            "pretrained must be a ResNet from resnet_utils.models (with a Linear `fc`)"
+        )
+    result: dict[str, Any] = {
+        "config": asdict(config),
+        "labels_per_class": list(config.labels_per_class),
+    }
     if pretrained is None:
         pretrained, history = pretrain_digits(config)
         result["pretrain_loss"], result["pretrain_seconds"] = history.loss, history.seconds
@@ -288,20 +360,32 @@ def build_parser():
     from . import cli
 
     d = TransferConfig
-    p = cli.parser("finetune", "Pretrain on unlabelled digits, then compare scratch, linear "
-                   "probe and fine-tuning with few labels. Writes the result as JSON.",
-                   save="also save the pretrained model here (save_pretrained)")
+    p = cli.parser(
+        "finetune",
+        "Pretrain on unlabelled digits, then compare scratch, linear "
+        "probe and fine-tuning with few labels. Writes the result as JSON.",
+        save="also save the pretrained model here (save_pretrained)",
+    )
     p.add_argument("--labels-per-class", type=cli.positive(int), nargs="+", default=[1, 3, 10])
     p.add_argument("--pretrain-epochs", type=cli.positive(int), default=d.pretrain_epochs)
-    p.add_argument("--neighbours", type=int, default=d.neighbours,
-                   help="pretraining partners: one of each image's k nearest neighbours "
-                        "(0: the image itself)")
-    p.add_argument("--steps", type=cli.positive(int), default=d.steps,
-                   help="optimizer steps per downstream run")
+    p.add_argument(
+        "--neighbours",
+        type=int,
+        default=d.neighbours,
+        help="pretraining partners: one of each image's k nearest neighbours "
+        "(0: the image itself)",
+    )
+    p.add_argument(
+        "--steps",
+        type=cli.positive(int),
+        default=d.steps,
+        help="optimizer steps per downstream run",
+    )
     p.add_argument("--lr", type=cli.positive(float), default=d.lr)
     p.add_argument("--arch", default=d.arch)
-    p.add_argument("--pretrained", metavar="PATH",
-                   help="skip pretraining: load this save_pretrained file")
+    p.add_argument(
+        "--pretrained", metavar="PATH", help="skip pretraining: load this save_pretrained file"
+    )
     return p
 
 
@@ -310,11 +394,19 @@ def _run(args) -> int:
     from .runtime import resolve_device
 
     resolve_device(args.device)
-    config = TransferConfig(arch=args.arch, labels_per_class=tuple(args.labels_per_class),
-                            pretrain_epochs=args.pretrain_epochs, neighbours=args.neighbours,
-                            steps=args.steps, lr=args.lr, seed=args.seed, device=args.device,
-                            precision=args.precision, channels_last=args.channels_last,
-                            progress=not args.quiet)
+    config = TransferConfig(
+        arch=args.arch,
+        labels_per_class=tuple(args.labels_per_class),
+        pretrain_epochs=args.pretrain_epochs,
+        neighbours=args.neighbours,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+        precision=args.precision,
+        channels_last=args.channels_last,
+        progress=not args.quiet,
+    )
     extra: dict[str, Any] = {}
     if args.pretrained:
         pretrained = load_pretrained(args.arch, checkpoint=args.pretrained)
@@ -326,8 +418,10 @@ def _run(args) -> int:
     result = {**transfer_experiment(config, pretrained), **extra}
     c = result["curves"]
     for i, k in enumerate(result["labels_per_class"]):
-        print(f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  "
-              f"linear probe {c['linear_probe'][i]:.3f}  fine-tune {c['finetune'][i]:.3f}")
+        print(
+            f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  "
+            f"linear probe {c['linear_probe'][i]:.3f}  fine-tune {c['finetune'][i]:.3f}"
+        )
     result.pop("config")
     result.pop("versions")
     cli.write_json(args.json, "finetune", config, result)

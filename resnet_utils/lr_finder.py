@@ -22,9 +22,16 @@ from .step import TrainStep
 __all__ = ["lr_range_test"]
 
 
-def lr_range_test(model: nn.Module, train_loader: DataLoader, min_lr: float = 1e-5,
-                  max_lr: float = 10.0, num_steps: int = 100, device: str | torch.device = "auto",
-                  momentum: float = 0.9, seed: int = 0) -> tuple[list[float], list[float]]:
+def lr_range_test(
+    model: nn.Module,
+    train_loader: DataLoader,
+    min_lr: float = 1e-5,
+    max_lr: float = 10.0,
+    num_steps: int = 100,
+    device: str | torch.device = "auto",
+    momentum: float = 0.9,
+    seed: int = 0,
+) -> tuple[list[float], list[float]]:
     """Train up to ``num_steps`` batches with the learning rate growing from ``min_lr`` to ``max_lr``.
 
     Records the (exponentially smoothed) training loss at each step and stops
@@ -38,8 +45,10 @@ def lr_range_test(model: nn.Module, train_loader: DataLoader, min_lr: float = 1e
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(train_loader, DataLoader):
-        raise TypeError(f"train_loader must be a torch.utils.data.DataLoader, "
-                        f"got {type(train_loader).__name__}")
+        raise TypeError(
+            f"train_loader must be a torch.utils.data.DataLoader, "
+            f"got {type(train_loader).__name__}"
+        )
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches: the training set is empty")
     min_lr = check_number("min_lr", min_lr, min_value=0, min_inclusive=False)
@@ -49,8 +58,9 @@ def lr_range_test(model: nn.Module, train_loader: DataLoader, min_lr: float = 1e
     seed_everything(seed)
     saved = copy.deepcopy(model.state_dict())
     model.to(device).train()
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=min_lr,
-                                momentum=momentum)
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=min_lr, momentum=momentum
+    )
     factor = (max_lr / min_lr) ** (1 / (num_steps - 1))  # lr of step s: min_lr * factor**s
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: factor**s)
     step = TrainStep(model, optimizer, device=device, scheduler=schedule)

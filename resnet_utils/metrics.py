@@ -16,8 +16,16 @@ from torch.utils.data import DataLoader
 
 from .runtime import eval_mode, resolve_device
 
-__all__ = ["accuracy", "predict", "classification_metrics", "reliability_curve",
-           "expected_calibration_error", "fit_temperature", "apply_temperature", "bootstrap_ci"]
+__all__ = [
+    "accuracy",
+    "predict",
+    "classification_metrics",
+    "reliability_curve",
+    "expected_calibration_error",
+    "fit_temperature",
+    "apply_temperature",
+    "bootstrap_ci",
+]
 
 
 def _as_numpy(name: str, values) -> np.ndarray:
@@ -40,19 +48,23 @@ def accuracy(y_true, y_pred) -> float:
     if y_pred.ndim == 2:
         y_pred = y_pred.argmax(axis=1)
     if y_true.ndim != 1 or y_pred.ndim != 1:
-        raise ValueError(f"y_true must be 1-D labels and y_pred 1-D labels or 2-D scores; "
-                         f"got shapes {y_true.shape} and {y_pred.shape}")
+        raise ValueError(
+            f"y_true must be 1-D labels and y_pred 1-D labels or 2-D scores; "
+            f"got shapes {y_true.shape} and {y_pred.shape}"
+        )
     if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true and y_pred must have the same length, "
-                         f"got {len(y_true)} and {len(y_pred)}")
+        raise ValueError(
+            f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}"
+        )
     if len(y_true) == 0:
         raise ValueError("y_true is empty: accuracy of no predictions is undefined")
     return float((y_true == y_pred).mean())
 
 
 @torch.no_grad()
-def predict(model: nn.Module, loader: DataLoader, device: str | torch.device = "auto"
-            ) -> tuple[np.ndarray, np.ndarray]:
+def predict(
+    model: nn.Module, loader: DataLoader, device: str | torch.device = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """True labels ``(N,)`` and class probabilities ``(N, num_classes)`` for ``loader``.
 
     The model is put in eval mode (batch norm uses its running statistics,
@@ -61,8 +73,9 @@ def predict(model: nn.Module, loader: DataLoader, device: str | torch.device = "
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(loader, DataLoader):
-        raise TypeError(f"loader must be a torch.utils.data.DataLoader, "
-                        f"got {type(loader).__name__}")
+        raise TypeError(
+            f"loader must be a torch.utils.data.DataLoader, got {type(loader).__name__}"
+        )
     device = resolve_device(device)
     model.to(device)
     labels, probs = [], []
@@ -78,13 +91,15 @@ def _check_labels_probs(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
     y_true = _as_numpy("y_true", y_true)
     y_prob = _as_numpy("y_prob", y_prob).astype(np.float64)
     if y_prob.ndim != 2:
-        raise ValueError(f"y_prob must be 2-D (N, num_classes) class probabilities, "
-                         f"got shape {y_prob.shape}")
+        raise ValueError(
+            f"y_prob must be 2-D (N, num_classes) class probabilities, got shape {y_prob.shape}"
+        )
     if y_true.ndim != 1:
         raise ValueError(f"y_true must be 1-D labels, got shape {y_true.shape}")
     if len(y_true) != len(y_prob):
-        raise ValueError(f"y_true and y_prob must have the same length, "
-                         f"got {len(y_true)} and {len(y_prob)}")
+        raise ValueError(
+            f"y_true and y_prob must have the same length, got {len(y_true)} and {len(y_prob)}"
+        )
     if len(y_true) == 0:
         raise ValueError("y_true is empty")
     if y_prob.shape[1] < 2:
@@ -94,12 +109,15 @@ def _check_labels_probs(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
             raise ValueError("y_true must hold integer class labels")
         y_true = y_true.astype(np.int64)
     if y_true.min() < 0 or y_true.max() >= y_prob.shape[1]:
-        raise ValueError(f"y_true holds labels outside the {y_prob.shape[1]} probability columns "
-                         f"(found {int(y_true.min())}..{int(y_true.max())}, "
-                         f"expected 0..{y_prob.shape[1] - 1})")
+        raise ValueError(
+            f"y_true holds labels outside the {y_prob.shape[1]} probability columns "
+            f"(found {int(y_true.min())}..{int(y_true.max())}, "
+            f"expected 0..{y_prob.shape[1] - 1})"
+        )
     if not np.all(np.isfinite(y_prob)) or y_prob.min() < 0 or y_prob.max() > 1:
-        raise ValueError("y_prob must hold probabilities in [0, 1] "
-                         "(apply softmax to logits first)")
+        raise ValueError(
+            "y_prob must hold probabilities in [0, 1] (apply softmax to logits first)"
+        )
     return y_true, y_prob
 
 
@@ -122,19 +140,23 @@ def classification_metrics(y_true, y_prob) -> dict:
     y_pred = y_prob.argmax(axis=1)
     out: dict = {"accuracy": float(skm.accuracy_score(y_true, y_pred))}
     for avg in ("macro", "micro", "weighted"):
-        p, r, f, _ = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels,
-                                                         average=avg, zero_division=0)
+        p, r, f, _ = skm.precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, average=avg, zero_division=0
+        )
         suffix = "" if avg == "macro" else f"_{avg}"
-        out.update({f"precision{suffix}": float(p), f"recall{suffix}": float(r),
-                    f"f1{suffix}": float(f)})
-    p, r, f, support = skm.precision_recall_fscore_support(y_true, y_pred, labels=labels,
-                                                           zero_division=0)
+        out.update(
+            {f"precision{suffix}": float(p), f"recall{suffix}": float(r), f"f1{suffix}": float(f)}
+        )
+    p, r, f, support = skm.precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
     out.update(per_class_precision=p, per_class_recall=r, per_class_f1=f, support=support)
     out["confusion_matrix"] = skm.confusion_matrix(y_true, y_pred, labels=labels)
     present = np.unique(y_true)
     if k == 2:
-        out["roc_auc"] = (float(skm.roc_auc_score(y_true, y_prob[:, 1])) if len(present) == 2
-                          else float("nan"))
+        out["roc_auc"] = (
+            float(skm.roc_auc_score(y_true, y_prob[:, 1])) if len(present) == 2 else float("nan")
+        )
         out["average_precision"] = float(skm.average_precision_score(y_true, y_prob[:, 1]))
     else:
         onehot = label_binarize(y_true, classes=labels)
@@ -151,8 +173,9 @@ def classification_metrics(y_true, y_prob) -> dict:
     return out
 
 
-def reliability_curve(y_true, y_prob, n_bins: int = 10
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def reliability_curve(
+    y_true, y_prob, n_bins: int = 10
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean confidence, accuracy and count of the predictions in each confidence bin.
 
     Confidence is the probability of the predicted class; bins split [0, 1]
@@ -181,8 +204,11 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 15) -> float:
 
 def apply_temperature(y_prob, temperature: float) -> np.ndarray:
     """Rescale probabilities as ``softmax(log(p) / T)``; equal to ``softmax(logits / T)``."""
-    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float))
-            or not temperature > 0):
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or not temperature > 0
+    ):
         raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     y_prob = _as_numpy("y_prob", y_prob).astype(np.float64)
     logp = np.log(np.clip(y_prob, 1e-300, 1.0)) / temperature
@@ -208,13 +234,15 @@ def fit_temperature(y_true, y_prob) -> float:
         z = z - z.max(axis=1, keepdims=True)
         return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y_true)), y_true]))
 
-    result = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded",
-                             options={"xatol": 1e-6})
+    result = minimize_scalar(
+        nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-6}
+    )
     return float(np.exp(result.x))
 
 
-def bootstrap_ci(y_true, y_pred, metric=accuracy, n_boot: int = 2000, level: float = 0.95,
-                 seed: int = 0) -> tuple[float, float]:
+def bootstrap_ci(
+    y_true, y_pred, metric=accuracy, n_boot: int = 2000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of ``metric(y_true, y_pred)``.
 
     Resamples the test examples with replacement ``n_boot`` times, keeping
@@ -227,15 +255,23 @@ def bootstrap_ci(y_true, y_pred, metric=accuracy, n_boot: int = 2000, level: flo
 
     y_true, y_pred = _as_numpy("y_true", y_true), _as_numpy("y_pred", y_pred)
     if len(y_true) != len(y_pred) or len(y_true) == 0:
-        raise ValueError(f"y_true and y_pred must be non-empty and of the same length, "
-                         f"got {len(y_true)} and {len(y_pred)}")
+        raise ValueError(
+            f"y_true and y_pred must be non-empty and of the same length, "
+            f"got {len(y_true)} and {len(y_pred)}"
+        )
     if not callable(metric):
         raise TypeError(f"metric must be callable, got {type(metric).__name__}")
     if not isinstance(n_boot, int) or isinstance(n_boot, bool) or n_boot < 10:
         raise ValueError(f"n_boot must be an int >= 10, got {n_boot!r}")
     if not isinstance(level, float) or not 0 < level < 1:
         raise ValueError(f"level must be a float in (0, 1), got {level!r}")
-    result = bootstrap((np.arange(len(y_true)),), lambda idx: metric(y_true[idx], y_pred[idx]),
-                       n_resamples=n_boot, vectorized=False, confidence_level=level,
-                       method="percentile", rng=np.random.default_rng(seed))
+    result = bootstrap(
+        (np.arange(len(y_true)),),
+        lambda idx: metric(y_true[idx], y_pred[idx]),
+        n_resamples=n_boot,
+        vectorized=False,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)

@@ -1,7 +1,7 @@
 """Residual networks: blocks, the ImageNet ResNets and the CIFAR family.
 
-Chapters 2 and 4 teach from this file; chapter 9 loads pretrained weights into
-it. It follows ``torchvision/models/resnet.py`` in order and in names
+Chapters 2, 3 and 4 teach from this file; chapter 9 loads pretrained weights
+into it. It follows ``torchvision/models/resnet.py`` in order and in names
 (``conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc``; ``downsample``
 for the projection shortcut), so that torchvision's state dicts load key for
 key with ``strict=True`` and give the same outputs.
@@ -10,6 +10,10 @@ References
     He, Zhang, Ren, Sun (2016). Deep Residual Learning for Image Recognition.
     CVPR. arXiv:1512.03385. Section 3.3 (ImageNet models, Table 1) and
     Section 4.2 (the CIFAR-10 family, depth 6n+2, Table 6).
+    He, Zhang, Ren, Sun (2016b). Identity Mappings in Deep Residual Networks.
+    ECCV. arXiv:1603.05027 (the pre-activation block and CIFAR network,
+    ``preact=True``; the pre-activation ImageNet models are not provided:
+    torchvision has none, so there are no weights of theirs to load).
     Goyal et al. (2017). Accurate, Large Minibatch SGD. arXiv:1706.02677
     (zero-initialising the last batch norm of each residual branch).
 """
@@ -31,6 +35,7 @@ __all__ = [
     "conv1x1",
     "BasicBlock",
     "Bottleneck",
+    "PreActBlock",
     "ResidualBlock",
     "PadShortcut",
     "ResNet",
@@ -144,6 +149,46 @@ class Bottleneck(nn.Module):
             identity = x if self.downsample is None else self.downsample(x)
             out = out + identity
         return self.relu(out)
+
+
+class PreActBlock(nn.Module):
+    """He et al. (2016b)'s full pre-activation block: ``x + F(x)``, nothing after the sum.
+
+    ``F(x) = conv2(relu(bn2(conv1(relu(bn1(x))))))``: batch norm and ReLU come
+    *before* each convolution, so the shortcut carries ``x`` unchanged from
+    block to block. When the shape changes, the shortcut ``downsample`` takes
+    the pre-activated input ``relu(bn1(x))``, as in the authors' code
+    (``both_preact`` in fb.resnet.torch's ``preresnet.lua``). ``bn1`` therefore
+    normalises the block's *input* (``inplanes`` channels). ``residual=False``
+    drops the shortcut (a plain network with the pre-activation ordering).
+    """
+
+    expansion: int = 1
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None, residual: bool = True,
+                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+        super().__init__()
+        check_int("inplanes", inplanes, min_value=1)
+        check_int("planes", planes, min_value=1)
+        check_int("stride", stride, min_value=1)
+        self.residual = check_bool("residual", residual)
+        self.bn1 = _norm(norm_layer, inplanes)
+        self.relu = nn.ReLU()  # not in place: x itself travels on along the shortcut
+        self.conv1 = conv3x3(inplanes, planes, stride)
+        self.bn2 = _norm(norm_layer, planes)
+        self.conv2 = conv3x3(planes, planes)
+        self.downsample = downsample if residual else None
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        pre = self.relu(self.bn1(x))  # (N, inplanes, H, W)
+        out = self.conv1(pre)  # (N, planes, H/stride, W/stride)
+        out = self.conv2(self.relu(self.bn2(out)))  # F(x)
+        if not self.residual:
+            return out
+        shortcut = x if self.downsample is None else self.downsample(pre)
+        return shortcut + out  # x_{l+1} = x_l + F(x_l): no ReLU after the addition
 
 
 def _projection(in_channels: int, out_channels: int, stride: int,
@@ -307,18 +352,23 @@ class CifarResNet(nn.Module):
     with ``width``, ``2*width`` and ``4*width`` filters (16/32/64 in the
     paper), the last two starting with stride 2, then global average pooling
     and a linear layer. Build it with :func:`cifar_resnet`.
+
+    With ``preact=True`` it is He et al. (2016b)'s pre-activation network:
+    ``conv1`` alone (no batch norm or ReLU after it), stages of
+    :class:`PreActBlock`, then ``bn_final`` and ``relu_final`` before the pooling. The
+    same layers, rearranged: with option A it has exactly as many parameters.
     """
 
     def __init__(self, depth: int = 20, num_classes: int = 10, in_channels: int = 3,
                  residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
                  zero_init_residual: bool = False,
-                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+                 norm_layer: NormLayer = nn.BatchNorm2d, preact: bool = False) -> None:
         super().__init__()
         # How this model was built: rebuild it with another norm_layer (freeze_backbone).
         self.spec: dict[str, Any] = dict(depth=depth, num_classes=num_classes,
                                          in_channels=in_channels, residual=residual,
                                          width=width, shortcut=shortcut,
-                                         zero_init_residual=zero_init_residual)
+                                         zero_init_residual=zero_init_residual, preact=preact)
         self.norm_layer = norm_layer
         depth = check_int("depth", depth, min_value=8)
         if (depth - 2) % 6 != 0:
@@ -331,15 +381,23 @@ class CifarResNet(nn.Module):
         self.shortcut = check_choice("shortcut", shortcut, ["A", "B"])
         check_bool("zero_init_residual", zero_init_residual)
         self.residual = check_bool("residual", residual)
+        self.preact = check_bool("preact", preact)
+        if preact and zero_init_residual:
+            raise ValueError("zero_init_residual zeroes the last batch norm of each branch; a "
+                             "pre-activation branch ends with a convolution: use preact=False")
         self.depth = depth
         n = (depth - 2) // 6
         self.inplanes = width
         self.conv1 = conv3x3(in_channels, width)
-        self.bn1 = _norm(norm_layer, width)
-        self.relu = nn.ReLU(inplace=True)
+        if not preact:
+            self.bn1 = _norm(norm_layer, width)
+            self.relu = nn.ReLU(inplace=True)
         self.layer1 = self._make_layer(width, n, stride=1)
         self.layer2 = self._make_layer(2 * width, n, stride=2)
         self.layer3 = self._make_layer(4 * width, n, stride=2)
+        if preact:  # the last block's sum is not normalised yet: BN and ReLU before pooling
+            self.bn_final = _norm(norm_layer, 4 * width)
+            self.relu_final = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(4 * width, num_classes)
         _init_weights(self, zero_init_residual)
@@ -349,20 +407,27 @@ class CifarResNet(nn.Module):
         if self.residual and (stride != 1 or self.inplanes != planes):
             if self.shortcut == "A":
                 downsample = PadShortcut(self.inplanes, planes, stride)
+            elif self.preact:  # He et al. 2016b: a bare 1x1 conv, the next block normalises
+                downsample = conv1x1(self.inplanes, planes, stride)
             else:
                 downsample = _projection(self.inplanes, planes, stride, self.norm_layer)
-        layers = [BasicBlock(self.inplanes, planes, stride, downsample, residual=self.residual,
-                             norm_layer=self.norm_layer)]
+        block = PreActBlock if self.preact else BasicBlock
+        layers = [block(self.inplanes, planes, stride, downsample, residual=self.residual,
+                        norm_layer=self.norm_layer)]
         self.inplanes = planes
-        layers += [BasicBlock(planes, planes, residual=self.residual, norm_layer=self.norm_layer)
+        layers += [block(planes, planes, residual=self.residual, norm_layer=self.norm_layer)
                    for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.relu(self.bn1(self.conv1(x)))  # (N, w, H, W)
+        x = self.conv1(x)  # (N, w, H, W)
+        if not self.preact:
+            x = self.relu(self.bn1(x))
         x = self.layer1(x)  # (N, w, H, W)
         x = self.layer2(x)  # (N, 2w, H/2, W/2)
         x = self.layer3(x)  # (N, 4w, H/4, W/4)
+        if self.preact:
+            x = self.relu_final(self.bn_final(x))
         x = torch.flatten(self.avgpool(x), 1)  # (N, 4w)
         return self.fc(x)  # (N, num_classes)
 
@@ -370,17 +435,24 @@ class CifarResNet(nn.Module):
 def cifar_resnet(depth: int = 20, num_classes: int = 10, in_channels: int = 3,
                  residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
                  zero_init_residual: bool = False,
-                 norm_layer: NormLayer = nn.BatchNorm2d) -> CifarResNet:
+                 norm_layer: NormLayer = nn.BatchNorm2d, preact: bool = False) -> CifarResNet:
     """Build ResNet-``depth`` of the CIFAR family (20, 32, 44, 56, 110, ...).
 
     ``residual=False`` gives the plain network of the same depth (no shortcut
     anywhere). ``shortcut="A"`` (the paper's choice for CIFAR) pads with zeros
     and adds no parameters, matching Table 6: 0.27M parameters for ResNet-20;
     ``"B"`` uses 1x1 projections. ``width`` scales all three stages.
-    ``norm_layer=None`` removes batch normalisation everywhere.
+    ``norm_layer=None`` removes batch normalisation everywhere (the
+    convolutions keep the He initialisation below, which then matters).
+    ``preact=True`` builds the pre-activation network of He et al. (2016b),
+    with the same parameter count (1.7M for ResNet-110).
+
+    Every convolution starts from He initialisation, ``kaiming_normal_`` with
+    ``mode="fan_out"`` as in torchvision, not from PyTorch's ``Conv2d``
+    default; the linear layer keeps PyTorch's default.
     """
     return CifarResNet(depth, num_classes, in_channels, residual, width, shortcut,
-                       zero_init_residual, norm_layer)
+                       zero_init_residual, norm_layer, preact)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -479,7 +551,8 @@ def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ``(name, block)`` pairs of a ResNet's blocks, in forward order."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, (BasicBlock, Bottleneck))]
+    blocks = (BasicBlock, Bottleneck, PreActBlock)
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, blocks)]
 
 
 def trace_shapes(model: nn.Module, x: Tensor, names: list[str] | None = None

@@ -25,22 +25,32 @@ from torch import Tensor
 
 from ._checks import check_int, check_tensor
 
-__all__ = ["conv_output_size", "conv2d_naive", "conv2d_unfold", "receptive_field", "classic_kernels",
-           "conv_params", "conv_macs"]
+__all__ = [
+    "conv_output_size",
+    "conv2d_naive",
+    "conv2d_unfold",
+    "receptive_field",
+    "classic_kernels",
+    "conv_params",
+    "conv_macs",
+]
 
 
 def _pair(name: str, value: int | Sequence[int], min_value: int) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return (check_int(f"{name}[0]", value[0], min_value=min_value),
-                check_int(f"{name}[1]", value[1], min_value=min_value))
+        return (
+            check_int(f"{name}[0]", value[0], min_value=min_value),
+            check_int(f"{name}[1]", value[1], min_value=min_value),
+        )
     v = check_int(name, value, min_value=min_value)
     return v, v
 
 
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0,
-                     dilation: int = 1) -> int:
+def conv_output_size(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> int:
     """Output length along one dimension: ``floor((size + 2p - d(k-1) - 1) / s) + 1``.
 
     Raises ``ValueError`` when the (dilated) kernel is larger than the padded
@@ -60,8 +70,9 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     return (size + 2 * padding - span) // stride + 1
 
 
-def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding
-                     ) -> tuple[tuple[int, int], tuple[int, int], int, int]:
+def _check_conv_args(
+    input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding
+) -> tuple[tuple[int, int], tuple[int, int], int, int]:
     check_tensor("input", input, ndim=4, floating=True)
     check_tensor("weight", weight, ndim=4, floating=True)
     if input.shape[1] != weight.shape[1]:
@@ -72,8 +83,10 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride,
     if bias is not None:
         check_tensor("bias", bias, ndim=1)
         if bias.shape[0] != weight.shape[0]:
-            raise ValueError(f"bias must have one value per output channel ({weight.shape[0]}), "
-                             f"got shape {tuple(bias.shape)}")
+            raise ValueError(
+                f"bias must have one value per output channel ({weight.shape[0]}), "
+                f"got shape {tuple(bias.shape)}"
+            )
     stride = _pair("stride", stride, 1)
     padding = _pair("padding", padding, 0)
     h_out = conv_output_size(input.shape[2], weight.shape[2], stride[0], padding[0])
@@ -81,8 +94,13 @@ def _check_conv_args(input: Tensor, weight: Tensor, bias: Tensor | None, stride,
     return stride, padding, h_out, w_out
 
 
-def conv2d_naive(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                 stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Tensor:
+def conv2d_naive(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+) -> Tensor:
     """2-D cross-correlation written as loops over the output, as in the formula.
 
     For each sample ``n``, output channel ``o`` and output position ``(i, j)``
@@ -99,15 +117,22 @@ def conv2d_naive(input: Tensor, weight: Tensor, bias: Tensor | None = None,
         for o in range(c_out):
             for i in range(h_out):
                 for j in range(w_out):
-                    window = x[n, :, i * sh: i * sh + k_h, j * sw: j * sw + k_w]  # (C_in, K_h, K_w)
+                    window = x[
+                        n, :, i * sh : i * sh + k_h, j * sw : j * sw + k_w
+                    ]  # (C_in, K_h, K_w)
                     out[n, o, i, j] = (window * weight[o]).sum()  # sum over c, u, v
             if bias is not None:
                 out[n, o] += bias[o]
     return out
 
 
-def conv2d_unfold(input: Tensor, weight: Tensor, bias: Tensor | None = None,
-                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0) -> Tensor:
+def conv2d_unfold(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+) -> Tensor:
     """The same convolution as one matrix multiply (im2col).
 
     ``F.unfold`` copies every input window into a column: ``(N, C_in*K_h*K_w,
@@ -131,7 +156,9 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     strides below it: two 3x3 convs see 5x5, three see 7x7.
     """
     if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
-        raise TypeError(f"layers must be a sequence of (kernel_size, stride) pairs, got {layers!r}")
+        raise TypeError(
+            f"layers must be a sequence of (kernel_size, stride) pairs, got {layers!r}"
+        )
     rf, jump = 1, 1
     for idx, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)) or len(layer) != 2:
@@ -161,8 +188,9 @@ def classic_kernels() -> dict[str, Tensor]:
     }
 
 
-def conv_params(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                bias: bool = True) -> int:
+def conv_params(
+    in_channels: int, out_channels: int, kernel_size: int | tuple[int, int], bias: bool = True
+) -> int:
     """Parameters of a conv layer: ``C_out * C_in * K_h * K_w`` weights, plus ``C_out`` biases."""
     c_in = check_int("in_channels", in_channels, min_value=1)
     c_out = check_int("out_channels", out_channels, min_value=1)
@@ -170,8 +198,12 @@ def conv_params(in_channels: int, out_channels: int, kernel_size: int | tuple[in
     return c_out * c_in * k_h * k_w + (c_out if bias else 0)
 
 
-def conv_macs(in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-              output_size: int | tuple[int, int]) -> int:
+def conv_macs(
+    in_channels: int,
+    out_channels: int,
+    kernel_size: int | tuple[int, int],
+    output_size: int | tuple[int, int],
+) -> int:
     """Multiply-accumulates of one conv layer on one image: one per weight per output pixel.
 
     A FLOP counter reports twice this (a multiply and an add per MAC).

@@ -15,7 +15,14 @@ from matplotlib.figure import Figure
 
 from .train import History
 
-__all__ = ["plot_history", "show_images", "conv_animation", "animation_html", "plot_architecture", "LivePlot"]
+__all__ = [
+    "plot_history",
+    "show_images",
+    "conv_animation",
+    "animation_html",
+    "plot_architecture",
+    "LivePlot",
+]
 
 
 def plot_history(history: History | dict, title: str | None = None) -> Figure:
@@ -23,7 +30,9 @@ def plot_history(history: History | dict, title: str | None = None) -> Figure:
     if isinstance(history, dict):
         history = History.from_dict(history)
     if not isinstance(history, History):
-        raise TypeError(f"history must be a History (returned by fit) or its dict, got {type(history).__name__}")
+        raise TypeError(
+            f"history must be a History (returned by fit) or its dict, got {type(history).__name__}"
+        )
     if history.num_epochs == 0:
         raise ValueError("history is empty: train for at least one epoch first")
     epochs = np.arange(1, history.num_epochs + 1)
@@ -69,8 +78,14 @@ class LivePlot:
         self.updates += 1
 
 
-def show_images(X: torch.Tensor | np.ndarray, labels: Sequence | None = None, ncols: int = 10,
-                cmap: str = "gray_r", size: float = 1.0, title: str | None = None) -> Figure:
+def show_images(
+    X: torch.Tensor | np.ndarray,
+    labels: Sequence | None = None,
+    ncols: int = 10,
+    cmap: str = "gray_r",
+    size: float = 1.0,
+    title: str | None = None,
+) -> Figure:
     """A grid of images ``X`` (N, C, H, W) or (N, H, W), each titled by ``labels``."""
     X = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X)
     if X.ndim == 4:
@@ -78,15 +93,24 @@ def show_images(X: torch.Tensor | np.ndarray, labels: Sequence | None = None, nc
         if X.shape[-1] == 1:
             X = X[..., 0]
     if X.ndim not in (3, 4) or len(X) == 0:
-        raise ValueError(f"X must be a non-empty batch of images (N, C, H, W) or (N, H, W), got shape {X.shape}")
+        raise ValueError(
+            f"X must be a non-empty batch of images (N, C, H, W) or (N, H, W), got shape {X.shape}"
+        )
     if labels is not None and len(labels) != len(X):
-        raise ValueError(f"labels must have one entry per image: {len(labels)} labels for {len(X)} images")
+        raise ValueError(
+            f"labels must have one entry per image: {len(labels)} labels for {len(X)} images"
+        )
     if not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be a positive int, got {ncols!r}")
     ncols = min(ncols, len(X))
     nrows = int(np.ceil(len(X) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, size * nrows * 1.15),
+        squeeze=False,
+        layout="constrained",
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= len(X):
@@ -115,16 +139,22 @@ def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, inte
     from .ops import conv2d_unfold
 
     if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise ValueError(f"x must be a 2-D tensor (H, W), got {getattr(x, 'shape', type(x).__name__)}")
+        raise ValueError(
+            f"x must be a 2-D tensor (H, W), got {getattr(x, 'shape', type(x).__name__)}"
+        )
     if not isinstance(kernel, torch.Tensor) or kernel.ndim != 2:
-        raise ValueError(f"kernel must be a 2-D tensor (K_h, K_w), got {getattr(kernel, 'shape', type(kernel).__name__)}")
+        raise ValueError(
+            f"kernel must be a 2-D tensor (K_h, K_w), got {getattr(kernel, 'shape', type(kernel).__name__)}"
+        )
     x = x.float()
     kernel = kernel.float()
     out = conv2d_unfold(x[None, None], kernel[None, None], padding=padding)[0, 0]  # checks sizes
     xp = torch.nn.functional.pad(x, (padding,) * 4).numpy()
     k_h, k_w = kernel.shape
     h_out, w_out = out.shape
-    fig, (ax_in, ax_k, ax_out) = plt.subplots(1, 3, figsize=(9, 3.3), width_ratios=[xp.shape[1], k_w, w_out])
+    fig, (ax_in, ax_k, ax_out) = plt.subplots(
+        1, 3, figsize=(9, 3.3), width_ratios=[xp.shape[1], k_w, w_out]
+    )
     plt.close(fig)  # the animation is shown by to_jshtml, not as a static figure
     ax_in.imshow(xp, cmap="Blues", vmin=xp.min(), vmax=xp.max() + 1e-9)
     ax_k.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-abs(kernel).max(), vmax=abs(kernel).max())
@@ -132,9 +162,13 @@ def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, inte
         for (i, j), v in np.ndenumerate(grid):
             ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=8)
     shown = np.full((h_out, w_out), np.nan)
-    im_out = ax_out.imshow(shown, cmap="Greens", vmin=float(out.min()), vmax=float(out.max()) + 1e-9)
-    texts = [[ax_out.text(j, i, "", ha="center", va="center", fontsize=8) for j in range(w_out)]
-             for i in range(h_out)]
+    im_out = ax_out.imshow(
+        shown, cmap="Greens", vmin=float(out.min()), vmax=float(out.max()) + 1e-9
+    )
+    texts = [
+        [ax_out.text(j, i, "", ha="center", va="center", fontsize=8) for j in range(w_out)]
+        for i in range(h_out)
+    ]
     window = Rectangle((-0.5, -0.5), k_w, k_h, fill=False, edgecolor="red", linewidth=2.5)
     ax_in.add_patch(window)
     ax_in.set_title("input (padded)" if padding else "input")
@@ -154,7 +188,9 @@ def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, inte
     return animation.FuncAnimation(fig, draw, frames=h_out * w_out, interval=interval, blit=False)
 
 
-def plot_architecture(model: torch.nn.Module, input_shape: Sequence[int], title: str | None = None) -> Figure:
+def plot_architecture(
+    model: torch.nn.Module, input_shape: Sequence[int], title: str | None = None
+) -> Figure:
     """A ResNet as a row of boxes (stem, every block, head) with its shortcuts drawn as arcs.
 
     Solid arcs are identity shortcuts, dashed arcs projections or zero-padding
@@ -182,10 +218,29 @@ def plot_architecture(model: torch.nn.Module, input_shape: Sequence[int], title:
         elif name == "fc":
             label, color = "pool\n+ fc", "#dddddd"
         else:
-            label, color = name.split(".")[0].replace("layer", "stage "), colors[name.split(".")[0]]
-        ax.add_patch(FancyBboxPatch((i - 0.36, -0.5), 0.72, 1.0, boxstyle="round,pad=0.02",
-                                    facecolor=color, edgecolor="black"))
-        ax.text(i, 0.12, label, ha="center", va="center", fontsize=7, rotation=90 if i and i < n_boxes - 1 else 0)
+            label, color = (
+                name.split(".")[0].replace("layer", "stage "),
+                colors[name.split(".")[0]],
+            )
+        ax.add_patch(
+            FancyBboxPatch(
+                (i - 0.36, -0.5),
+                0.72,
+                1.0,
+                boxstyle="round,pad=0.02",
+                facecolor=color,
+                edgecolor="black",
+            )
+        )
+        ax.text(
+            i,
+            0.12,
+            label,
+            ha="center",
+            va="center",
+            fontsize=7,
+            rotation=90 if i and i < n_boxes - 1 else 0,
+        )
         dims = "x".join(str(d) for d in shape[1:])
         ax.text(i, -0.68, dims, ha="center", va="top", fontsize=6, rotation=60)
         if i:
@@ -194,21 +249,41 @@ def plot_architecture(model: torch.nn.Module, input_shape: Sequence[int], title:
         if not getattr(block, "residual", True):
             continue
         projection = block.downsample is not None
-        ax.add_patch(FancyArrowPatch((i - 0.62, 0.5), (i + 0.36, 0.5), connectionstyle="arc3,rad=-0.5",
-                                     arrowstyle="->", mutation_scale=8, lw=1.0,
-                                     linestyle="--" if projection else "-", color="tab:blue"))
+        ax.add_patch(
+            FancyArrowPatch(
+                (i - 0.62, 0.5),
+                (i + 0.36, 0.5),
+                connectionstyle="arc3,rad=-0.5",
+                arrowstyle="->",
+                mutation_scale=8,
+                lw=1.0,
+                linestyle="--" if projection else "-",
+                color="tab:blue",
+            )
+        )
     ax.set_xlim(-0.7, n_boxes - 0.3)
     ax.set_ylim(-1.7, 1.45)
     ax.axis("off")
-    ax.set_title(title or f"{type(model).__name__}: {len(blocks)} blocks; arcs are shortcuts "
-                 f"(dashed: the shape changes)", fontsize=9)
+    ax.set_title(
+        title
+        or f"{type(model).__name__}: {len(blocks)} blocks; arcs are shortcuts "
+        f"(dashed: the shape changes)",
+        fontsize=9,
+    )
     return fig
 
 
 _BUTTON_SYMBOLS = {  # characters present in common system fonts (DejaVu, Arial, Segoe UI)
-    "fa fa-minus": "&minus;", "fa fa-plus": "+", "fa fa-fast-backward": "&#x21E4;",
-    "fa fa-step-backward": "&laquo;", "fa fa-play fa-flip-horizontal": "&#x25C0;", "fa fa-pause": "&#x275A;&#x275A;",
-    "fa fa-play": "&#x25B6;", "fa fa-step-forward": "&raquo;", "fa fa-fast-forward": "&#x21E5;"}
+    "fa fa-minus": "&minus;",
+    "fa fa-plus": "+",
+    "fa fa-fast-backward": "&#x21E4;",
+    "fa fa-step-backward": "&laquo;",
+    "fa fa-play fa-flip-horizontal": "&#x25C0;",
+    "fa fa-pause": "&#x275A;&#x275A;",
+    "fa fa-play": "&#x25B6;",
+    "fa fa-step-forward": "&raquo;",
+    "fa fa-fast-forward": "&#x21E5;",
+}
 
 
 def animation_html(anim) -> str:
@@ -224,7 +299,9 @@ def animation_html(anim) -> str:
 
     if not isinstance(anim, animation.Animation):
         raise TypeError(f"anim must be a matplotlib Animation, got {type(anim).__name__}")
-    html = re.sub(r'<link rel="stylesheet"\s*href="https://[^"]*font-awesome[^"]*">', "", anim.to_jshtml())
+    html = re.sub(
+        r'<link rel="stylesheet"\s*href="https://[^"]*font-awesome[^"]*">', "", anim.to_jshtml()
+    )
     for cls, symbol in _BUTTON_SYMBOLS.items():
         html = html.replace(f'<i class="{cls}"></i>', symbol)
     return html

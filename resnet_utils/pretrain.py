@@ -31,8 +31,15 @@ from ._checks import check_bool, check_choice, check_int, check_number, check_te
 from .runtime import PRECISIONS, resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
 
-__all__ = ["nt_xent", "nearest_neighbours", "ContrastiveViews", "contrastive_views", "ProjectionHead", "PretrainConfig",
-           "pretrain_contrastive"]
+__all__ = [
+    "nt_xent",
+    "nearest_neighbours",
+    "ContrastiveViews",
+    "contrastive_views",
+    "ProjectionHead",
+    "PretrainConfig",
+    "pretrain_contrastive",
+]
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
@@ -46,9 +53,13 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     check_tensor("z1", z1, ndim=2, floating=True)
     check_tensor("z2", z2, ndim=2, floating=True)
     if z1.shape != z2.shape:
-        raise ValueError(f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
+        raise ValueError(
+            f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}"
+        )
     if z1.shape[0] < 2:
-        raise ValueError("nt_xent needs at least 2 images per batch (the other images are the negatives)")
+        raise ValueError(
+            "nt_xent needs at least 2 images per batch (the other images are the negatives)"
+        )
     temperature = check_number("temperature", temperature, min_value=0, min_inclusive=False)
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D), unit length
@@ -79,7 +90,11 @@ def nearest_neighbours(X: Tensor, k: int) -> Tensor:
     flat = X.detach().reshape(len(X), -1).cpu().double().numpy()
     flat = flat - flat.mean(0)
     # kneighbors() without a query: each image's neighbours among the others, never itself
-    index = NearestNeighbors(n_neighbors=k, metric="cosine").fit(flat).kneighbors(return_distance=False)
+    index = (
+        NearestNeighbors(n_neighbors=k, metric="cosine")
+        .fit(flat)
+        .kneighbors(return_distance=False)
+    )
     return torch.from_numpy(index).long()
 
 
@@ -101,8 +116,15 @@ class ContrastiveViews:
     ``generator`` (default: torch's global generator).
     """
 
-    def __init__(self, size: int, scale: tuple[float, float] = (0.4, 1.0), ratio: tuple[float, float] = (0.75, 1.33),
-                 degrees: float = 15.0, blur_p: float = 0.5, sigma: tuple[float, float] = (0.1, 1.0)) -> None:
+    def __init__(
+        self,
+        size: int,
+        scale: tuple[float, float] = (0.4, 1.0),
+        ratio: tuple[float, float] = (0.75, 1.33),
+        degrees: float = 15.0,
+        blur_p: float = 0.5,
+        sigma: tuple[float, float] = (0.1, 1.0),
+    ) -> None:
         self.size = check_int("size", size, min_value=4)
         if not 0 < scale[0] <= scale[1] <= 1:
             raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1, got {scale}")
@@ -115,8 +137,10 @@ class ContrastiveViews:
         self.blur_p = check_number("blur_p", blur_p, min_value=0, max_value=1)
 
     def __repr__(self) -> str:
-        return (f"ContrastiveViews(size={self.size}, scale={self.scale}, ratio={self.ratio}, "
-                f"degrees={self.degrees}, blur_p={self.blur_p}, sigma={self.sigma})")
+        return (
+            f"ContrastiveViews(size={self.size}, scale={self.scale}, ratio={self.ratio}, "
+            f"degrees={self.degrees}, blur_p={self.blur_p}, sigma={self.sigma})"
+        )
 
     def affine(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """``n`` random crop-and-rotate maps as ``(n, 2, 3)`` matrices for ``F.affine_grid``.
@@ -124,6 +148,7 @@ class ContrastiveViews:
         The matrix maps output coordinates in [-1, 1] to input coordinates:
         a crop of half-widths ``(w, h)`` centred at ``(cx, cy)``, rotated.
         """
+
         def uniform(low: float, high: float) -> Tensor:
             return low + (high - low) * torch.rand(n, generator=generator)
 
@@ -137,34 +162,46 @@ class ContrastiveViews:
         cos, sin = angle.cos(), angle.sin()
         # input = S @ R @ output + c: rotate the output square, then map it into the crop (as torchvision
         # does when it crops, resizes, then rotates the result)
-        return torch.stack([torch.stack([w * cos, -w * sin, cx], 1), torch.stack([h * sin, h * cos, cy], 1)], 1)
+        return torch.stack(
+            [torch.stack([w * cos, -w * sin, cx], 1), torch.stack([h * sin, h * cos, cy], 1)], 1
+        )
 
     @staticmethod
     def blur(X: Tensor, sigmas: Tensor) -> Tensor:
         """3x3 Gaussian blur of each image ``X[i]`` with its own ``sigmas[i]`` (reflect padding, as torchvision)."""
         n, c, height, width = X.shape
         offsets = torch.tensor([-1.0, 0.0, 1.0], device=X.device)
-        k1 = torch.exp(-offsets ** 2 / (2 * sigmas.to(X.device)[:, None] ** 2))
+        k1 = torch.exp(-(offsets**2) / (2 * sigmas.to(X.device)[:, None] ** 2))
         k1 = k1 / k1.sum(1, keepdim=True)  # (n, 3)
-        kernels = (k1[:, :, None] * k1[:, None, :]).repeat_interleave(c, 0)[:, None]  # (n*c, 1, 3, 3)
+        kernels = (k1[:, :, None] * k1[:, None, :]).repeat_interleave(c, 0)[
+            :, None
+        ]  # (n*c, 1, 3, 3)
         padded = F.pad(X.reshape(1, n * c, height, width), (1, 1, 1, 1), mode="reflect")
         return F.conv2d(padded, kernels.to(X.dtype), groups=n * c).reshape(n, c, height, width)
 
     def __call__(self, X: Tensor, generator: torch.Generator | None = None) -> Tensor:
         check_tensor("X", X, floating=True)
         if X.ndim not in (3, 4):
-            raise ValueError(f"X must be one image (C, H, W) or a batch (N, C, H, W), got shape {tuple(X.shape)}")
+            raise ValueError(
+                f"X must be one image (C, H, W) or a batch (N, C, H, W), got shape {tuple(X.shape)}"
+            )
         single = X.ndim == 3
         batch = X[None] if single else X
         n = len(batch)
         theta = self.affine(n, generator).to(batch.device, batch.dtype)
         grid = F.affine_grid(theta, [n, batch.shape[1], self.size, self.size], align_corners=False)
         # "border": a crop that touches the edge repeats the edge pixels instead of fading to zero
-        out = F.grid_sample(batch, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        out = F.grid_sample(
+            batch, grid, mode="bilinear", padding_mode="border", align_corners=False
+        )
         blurred = torch.rand(n, generator=generator) < self.blur_p
         if blurred.any():
-            sigmas = self.sigma[0] + (self.sigma[1] - self.sigma[0]) * torch.rand(n, generator=generator)
-            out = torch.where(blurred.to(out.device)[:, None, None, None], self.blur(out, sigmas), out)
+            sigmas = self.sigma[0] + (self.sigma[1] - self.sigma[0]) * torch.rand(
+                n, generator=generator
+            )
+            out = torch.where(
+                blurred.to(out.device)[:, None, None, None], self.blur(out, sigmas), out
+            )
         return out[0] if single else out
 
 
@@ -187,8 +224,12 @@ class ProjectionHead(nn.Module):
     def __init__(self, in_features: int, hidden: int = 128, out_features: int = 64) -> None:
         super().__init__()
         check_int("in_features", in_features, min_value=1)
-        self.net = nn.Sequential(nn.Linear(in_features, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                                 nn.Linear(hidden, out_features))
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, out_features),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -201,14 +242,19 @@ class _Pair(nn.Module):
     sees each view's batch on its own.
     """
 
-    def __init__(self, backbone: nn.Module, head: nn.Module,
-                 memory_format: torch.memory_format) -> None:
+    def __init__(
+        self, backbone: nn.Module, head: nn.Module, memory_format: torch.memory_format
+    ) -> None:
         super().__init__()
         self.backbone, self.head, self.memory_format = backbone, head, memory_format
 
     def forward(self, views: Tensor) -> Tensor:
-        return torch.stack([self.head(self.backbone(v.contiguous(memory_format=self.memory_format)))
-                            for v in views])
+        return torch.stack(
+            [
+                self.head(self.backbone(v.contiguous(memory_format=self.memory_format)))
+                for v in views
+            ]
+        )
 
 
 @dataclass
@@ -220,7 +266,8 @@ class PretrainConfig:
     lr: float = 0.3  # peak learning rate (SGD with momentum, cosine schedule with warm-up)
     weight_decay: float = 1e-4
     temperature: float = 0.5  # of the NT-Xent loss (lower: harder negatives count more)
-    neighbours: int = 10  # partner view: one of the image's k nearest neighbours; 0: the image itself (SimCLR)
+    # partner view: one of the image's k nearest neighbours; 0: the image itself (SimCLR)
+    neighbours: int = 10
     precision: str = "fp32"  # "bf16", "fp16" (CUDA) or "auto", as in TrainConfig (chapter 10)
     channels_last: bool = False
     device: str = "auto"
@@ -244,9 +291,13 @@ class PretrainHistory:
     seconds: float = 0.0
 
 
-def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | None = None,
-                         views: Callable[[Tensor], Tensor] | None = None,
-                         normalize: Callable[[Tensor], Tensor] | None = None) -> PretrainHistory:
+def pretrain_contrastive(
+    model: nn.Module,
+    X: Tensor,
+    config: PretrainConfig | None = None,
+    views: Callable[[Tensor], Tensor] | None = None,
+    normalize: Callable[[Tensor], Tensor] | None = None,
+) -> PretrainHistory:
     """Pretrain ``model``'s backbone on unlabelled images ``X`` (N, C, H, W) in [0, 1].
 
     ``model`` is a classifier whose last layer is ``model.fc`` (any of
@@ -268,7 +319,9 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
     if len(X) < 2:
         raise ValueError(f"X must hold at least 2 images, got {len(X)}")
     if config.neighbours >= len(X):
-        raise ValueError(f"neighbours must be smaller than the number of images ({len(X)}), got {config.neighbours}")
+        raise ValueError(
+            f"neighbours must be smaller than the number of images ({len(X)}), got {config.neighbours}"
+        )
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -282,15 +335,23 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
     model.to(device=device, memory_format=memory_format)
     head.to(device)
     params = list(model.parameters()) + list(head.parameters())
-    optimizer = torch.optim.SGD(params, lr=config.lr, momentum=0.9,
-                                weight_decay=config.weight_decay)
+    optimizer = torch.optim.SGD(
+        params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay
+    )
     batch_size = min(config.batch_size, len(X))
     steps = config.num_epochs * (len(X) // batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps,
-                                                    pct_start=0.1, anneal_strategy="cos")
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=steps, pct_start=0.1, anneal_strategy="cos"
+    )
     pair = _Pair(model, head, memory_format)
-    step = TrainStep(pair, optimizer, device=device, precision=precision, scheduler=scheduler,
-                     loss_fn=lambda z, _: nt_xent(z[0], z[1], config.temperature))
+    step = TrainStep(
+        pair,
+        optimizer,
+        device=device,
+        precision=precision,
+        scheduler=scheduler,
+        loss_fn=lambda z, _: nt_xent(z[0], z[1], config.temperature),
+    )
     history = PretrainHistory()
     start = time.perf_counter()
     try:
@@ -299,13 +360,17 @@ def pretrain_contrastive(model: nn.Module, X: Tensor, config: PretrainConfig | N
             order = torch.randperm(len(X), generator=generator)
             total, count = 0.0, 0
             for i in range(0, len(X) - batch_size + 1, batch_size):  # drop the last partial batch
-                index = order[i:i + batch_size]
+                index = order[i : i + batch_size]
                 partner = index
                 if neighbours is not None:  # a random one of each image's nearest neighbours
                     pick = torch.randint(0, config.neighbours, (len(index),), generator=generator)
                     partner = neighbours[index, pick]
-                views_ = torch.stack([normalize(views(X[index])),  # (2, B, C, H, W)
-                                      normalize(views(X[partner]))])  # a view and its partner
+                views_ = torch.stack(
+                    [
+                        normalize(views(X[index])),  # (2, B, C, H, W)
+                        normalize(views(X[partner])),
+                    ]
+                )  # a view and its partner
                 total += step(views_)[0].item()
                 count += 1
             history.loss.append(total / count)

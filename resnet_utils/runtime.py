@@ -20,8 +20,19 @@ import torch
 
 from ._checks import check_int
 
-__all__ = ["PRECISIONS", "resolve_device", "bf16_supported", "resolve_precision", "autocast",
-           "eval_mode", "quiet_native_stderr", "seed_everything", "seed_worker", "versions", "stamp"]
+__all__ = [
+    "PRECISIONS",
+    "resolve_device",
+    "bf16_supported",
+    "resolve_precision",
+    "autocast",
+    "eval_mode",
+    "quiet_native_stderr",
+    "seed_everything",
+    "seed_worker",
+    "versions",
+    "stamp",
+]
 
 # The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
@@ -53,16 +64,22 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         ) from err
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} was requested but CUDA is not available here; use 'cpu' or 'auto'")
+            raise ValueError(
+                f"device={device!r} was requested but CUDA is not available here; use 'cpu' or 'auto'"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(
                 f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist"
             )
     elif dev.type == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError(f"device={device!r} was requested but MPS is not available here; use 'cpu' or 'auto'")
+            raise ValueError(
+                f"device={device!r} was requested but MPS is not available here; use 'cpu' or 'auto'"
+            )
     elif dev.type != "cpu":
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}")
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}"
+        )
     return dev
 
 
@@ -91,13 +108,16 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
     adds); ``"bf16"`` on a GPU without support is refused.
     """
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}; "
-                         f"got {precision!r}")
+        raise ValueError(
+            f"precision must be one of {', '.join(map(repr, PRECISIONS))}; got {precision!r}"
+        )
     dev = resolve_device(device)
     if precision == "auto":
         return "bf16" if bf16_supported(dev) else "fp32"
     if precision == "fp16" and dev.type != "cuda":
-        raise ValueError(f"precision='fp16' needs a CUDA device (got device {dev}); use 'bf16' or 'fp32'")
+        raise ValueError(
+            f"precision='fp16' needs a CUDA device (got device {dev}); use 'bf16' or 'fp32'"
+        )
     if precision == "bf16" and dev.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise ValueError("precision='bf16' is not supported by this GPU; use 'fp16' or 'fp32'")
     return precision
@@ -177,7 +197,10 @@ def versions() -> dict[str, str]:
     """The versions a result was produced with, and when: shown on every chapter."""
     import torchvision
 
+    from . import __version__
+
     return {
+        "resnet_utils": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,
@@ -197,7 +220,13 @@ def stamp():
     from IPython.display import Markdown
 
     v = versions()
-    where = (f"GPU: {torch.cuda.get_device_name()}" if torch.cuda.is_available()
-             else f"CPU, {v['cpu_threads']} threads")
-    return Markdown(f"*This page was executed on {v['executed']} with Python {v['python']}, "
-                    f"torch {v['torch']} and torchvision {v['torchvision']} ({where}).*")
+    where = (
+        f"GPU: {torch.cuda.get_device_name()}"
+        if torch.cuda.is_available()
+        else f"CPU, {v['cpu_threads']} threads"
+    )
+    return Markdown(
+        f"*This page was executed on {v['executed']} with resnet_utils {v['resnet_utils']} "
+        f"(the book's version), Python {v['python']}, torch {v['torch']} and torchvision "
+        f"{v['torchvision']} ({where}).*"
+    )

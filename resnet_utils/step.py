@@ -50,10 +50,18 @@ class TrainStep:
     The returned loss and output are detached (for logging and accuracy).
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, *,
-                 device: torch.device, precision: str = "fp32", channels_last: bool = False,
-                 scheduler: Any | None = None, loss_fn: LossFn = F.cross_entropy,
-                 accumulate: int = 1) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        device: torch.device,
+        precision: str = "fp32",
+        channels_last: bool = False,
+        scheduler: Any | None = None,
+        loss_fn: LossFn = F.cross_entropy,
+        accumulate: int = 1,
+    ) -> None:
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
         self.device, self.precision, self.loss_fn = device, precision, loss_fn
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format

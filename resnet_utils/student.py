@@ -5,7 +5,8 @@ Cells tagged ``solution`` keep their function and class signatures, with
 bodies that ``raise NotImplementedError``; assignments become
 ``name = ...``; the check cells stay, so students get instant feedback from
 :mod:`resnet_utils.exercises`. The markdown that wraps solutions in the
-rendered book (``solution-start``/``solution-end``) is removed.
+rendered book (``solution-start``/``solution-end``) is removed, with every
+other cell between the two (model answers and rubrics of open exercises).
 """
 
 from __future__ import annotations
@@ -14,12 +15,21 @@ import ast
 import sys
 from pathlib import Path
 
-__all__ = ["stub_source", "student_edition", "make_student_notebook", "first_stub",
-           "student_problems", "check_student_notebook", "main"]
+__all__ = [
+    "stub_source",
+    "student_edition",
+    "make_student_notebook",
+    "first_stub",
+    "student_problems",
+    "check_student_notebook",
+    "main",
+]
 
-BANNER = ("**Student edition.** The solutions to the exercises have been removed. Write your answer in each "
-          "cell marked `# Your code here`, then run the check cell below it: it tells you at once whether "
-          "your answer is right, and if not, what went wrong.")
+BANNER = (
+    "**Student edition.** The solutions to the exercises have been removed. Write your answer in each "
+    "cell marked `# Your code here`, then run the check cell below it: it tells you at once whether "
+    "your answer is right, and if not, what went wrong."
+)
 
 
 def _stub_function(node: ast.FunctionDef, indent: str = "") -> list[str]:
@@ -51,7 +61,11 @@ def stub_source(source: str) -> str:
             for item in node.body:
                 if isinstance(item, ast.FunctionDef):
                     lines += _stub_function(item, "    ") + [""]
-            out.append("\n".join(lines).rstrip() if len(lines) > 1 else lines[0] + "\n    pass  # Your code here")
+            out.append(
+                "\n".join(lines).rstrip()
+                if len(lines) > 1
+                else lines[0] + "\n    pass  # Your code here"
+            )
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             out.append(" = ".join(ast.unparse(t) for t in targets) + " = ...  # Your answer here")
@@ -66,13 +80,18 @@ def student_edition(nb):
     import nbformat
 
     nb = copy.deepcopy(nb)
-    cells, stubbed = [], 0
+    cells, stubbed, inside = [], 0, False
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         text = cell.source
-        markers = "{solution-start}" in text or "{solution-end}" in text
-        if cell.cell_type == "markdown" and markers:
+        if cell.cell_type == "markdown" and "{solution-start}" in text:
+            inside = "{solution-end}" not in text
             continue
+        if cell.cell_type == "markdown" and "{solution-end}" in text:
+            inside = False
+            continue
+        if inside and "solution" not in tags:
+            continue  # a model answer or rubric inside the solution: the teacher's only
         if cell.cell_type == "code" and "solution" in tags:
             cell.source = stub_source(text)
             cell.metadata["tags"] = [t for t in tags if t != "solution"] + ["exercise-stub"]
@@ -101,14 +120,26 @@ def make_student_notebook(src: str | Path, dst: str | Path) -> int:
 
 
 # Errors a stub may cause in the check cells after it; anything else is a real failure.
-TOLERATED = {"NotImplementedError", "AssertionError", "TypeError", "AttributeError", "ValueError",
-             "InvalidParameterError"}  # scikit-learn's, when an answer is still `...`
+TOLERATED = {
+    "NotImplementedError",
+    "AssertionError",
+    "TypeError",
+    "AttributeError",
+    "ValueError",
+    "InvalidParameterError",
+}  # scikit-learn's, when an answer is still `...`
 
 
 def first_stub(nb) -> int:
     """Index of the first cell tagged ``exercise-stub`` in ``nb`` (``len(nb.cells)`` when none)."""
-    return next((i for i, c in enumerate(nb.cells)
-                 if "exercise-stub" in c.get("metadata", {}).get("tags", [])), len(nb.cells))
+    return next(
+        (
+            i
+            for i, c in enumerate(nb.cells)
+            if "exercise-stub" in c.get("metadata", {}).get("tags", [])
+        ),
+        len(nb.cells),
+    )
 
 
 def student_problems(nb, name: str) -> list[str]:
@@ -146,8 +177,13 @@ def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return student_problems(nb, path.name)
 
 
@@ -165,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"python -m resnet_utils.student: error: {problem}", file=sys.stderr)
         return 1 if problems else 0
     if len(args) != 2:
-        print("usage: python -m resnet_utils.student SRC_DIR DST_DIR | --check NOTEBOOK...", file=sys.stderr)
+        print(
+            "usage: python -m resnet_utils.student SRC_DIR DST_DIR | --check NOTEBOOK...",
+            file=sys.stderr,
+        )
         return 2
     src_dir, dst_dir = Path(args[0]), Path(args[1])
     notebooks = sorted(src_dir.glob("*.ipynb"))

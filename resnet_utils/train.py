@@ -28,12 +28,25 @@ from tqdm.auto import tqdm
 
 from ._checks import check_bool, check_choice, check_int, check_number
 from .checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from .runtime import (PRECISIONS, autocast, eval_mode, resolve_device, resolve_precision,
-                      seed_everything)
+from .runtime import (
+    PRECISIONS,
+    autocast,
+    eval_mode,
+    resolve_device,
+    resolve_precision,
+    seed_everything,
+)
 from .step import TrainStep
 
-__all__ = ["TrainConfig", "History", "fit", "evaluate", "make_optimizer", "make_scheduler",
-           "make_step"]
+__all__ = [
+    "TrainConfig",
+    "History",
+    "fit",
+    "evaluate",
+    "make_optimizer",
+    "make_scheduler",
+    "make_step",
+]
 
 Precision = Literal["fp32", "bf16", "fp16", "auto"]
 Schedule = Literal["onecycle", "cosine", "step", "constant"]
@@ -51,12 +64,14 @@ class TrainConfig:
     nesterov: bool = True
     weight_decay: float = 5e-4  # L2 penalty (He et al. used 1e-4, on ImageNet and CIFAR-10)
     label_smoothing: float = 0.1  # 0 gives plain cross-entropy
-    schedule: Schedule = "onecycle"  # lr over time: one-cycle, cosine, step (x0.1 at 50%/75%), constant
+    # lr over time: one-cycle, cosine, step (x0.1 at 50%/75%), constant
+    schedule: Schedule = "onecycle"
     device: str = "auto"  # "auto" = CUDA if available, else CPU
     seed: int = 0  # seeds Python, NumPy and torch at the start of fit
     precision: Precision = "fp32"  # "bf16" autocast on CPU/GPU, "fp16" with a grad scaler on CUDA, "auto": bf16 where fast
     channels_last: bool = False  # NHWC memory format: faster convs with bf16/fp16
-    patience: int | None = None  # early stopping: stop when val loss has not improved for this many epochs
+    # early stopping: stop when val loss has not improved for this many epochs
+    patience: int | None = None
     checkpoint_dir: str | None = None  # save last.pt here after every epoch
     resume: bool = False  # continue from checkpoint_dir/last.pt if it exists
     progress: bool = True  # show a tqdm progress bar
@@ -67,8 +82,9 @@ class TrainConfig:
         check_number("momentum", self.momentum, min_value=0, max_value=1, max_inclusive=False)
         check_bool("nesterov", self.nesterov)
         check_number("weight_decay", self.weight_decay, min_value=0)
-        check_number("label_smoothing", self.label_smoothing, min_value=0, max_value=1,
-                     max_inclusive=False)
+        check_number(
+            "label_smoothing", self.label_smoothing, min_value=0, max_value=1, max_inclusive=False
+        )
         check_choice("schedule", self.schedule, SCHEDULES)
         check_int("seed", self.seed, min_value=0, max_value=2**32 - 1)
         check_choice("precision", self.precision, PRECISIONS)
@@ -76,7 +92,9 @@ class TrainConfig:
         check_bool("resume", self.resume)
         check_bool("progress", self.progress)
         if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, Path)):
-            raise TypeError(f"checkpoint_dir must be a path or None, got {type(self.checkpoint_dir).__name__}")
+            raise TypeError(
+                f"checkpoint_dir must be a path or None, got {type(self.checkpoint_dir).__name__}"
+            )
         if self.patience is not None:
             check_int("patience", self.patience, min_value=1)
         if self.resume and self.checkpoint_dir is None:
@@ -95,7 +113,8 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)  # learning rate at the end of the epoch
     seconds: list[float] = field(default_factory=list)  # wall time of the epoch
-    best_epoch: int | None = None  # with early stopping: the epoch (1-based) whose weights were kept
+    # with early stopping: the epoch (1-based) whose weights were kept
+    best_epoch: int | None = None
 
     @property
     def num_epochs(self) -> int:
@@ -111,7 +130,9 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
-        lists = {f.name: [float(v) for v in d[f.name]] for f in fields(cls) if f.name != "best_epoch"}
+        lists = {
+            f.name: [float(v) for v in d[f.name]] for f in fields(cls) if f.name != "best_epoch"
+        }
         return cls(**lists, best_epoch=d.get("best_epoch"))
 
 
@@ -119,12 +140,19 @@ def _check_loader(name: str, loader: Any, optional: bool = False) -> None:
     if loader is None and optional:
         return
     if not isinstance(loader, DataLoader):
-        raise TypeError(f"{name} must be a torch.utils.data.DataLoader, got {type(loader).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.utils.data.DataLoader, got {type(loader).__name__}"
+        )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: str | torch.device = "auto",
-             precision: Precision = "fp32", channels_last: bool = False) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    device: str | torch.device = "auto",
+    precision: Precision = "fp32",
+    channels_last: bool = False,
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` over ``loader``, in eval mode."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -145,12 +173,14 @@ def evaluate(model: nn.Module, loader: DataLoader, device: str | torch.device = 
     return total_loss / n, correct / n
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig,
-                   param_groups: Iterable[dict[str, Any]] | None = None) -> torch.optim.SGD:
+def make_optimizer(
+    model: nn.Module, config: TrainConfig, param_groups: Iterable[dict[str, Any]] | None = None
+) -> torch.optim.SGD:
     """The optimizer ``fit`` trains with: SGD with (Nesterov) momentum and weight decay."""
     if param_groups is None:
         groups: list[dict[str, Any]] = [
-            {"params": [p for p in model.parameters() if p.requires_grad]}]
+            {"params": [p for p in model.parameters() if p.requires_grad]}
+        ]
     else:
         groups = []
         for i, g in enumerate(param_groups):
@@ -161,8 +191,13 @@ def make_optimizer(model: nn.Module, config: TrainConfig,
             groups.append({**g, "params": params})
     if not any(g["params"] for g in groups):
         raise ValueError("model has no trainable parameters (all have requires_grad=False)")
-    return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                           nesterov=config.nesterov, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        groups,
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.nesterov,
+        weight_decay=config.weight_decay,
+    )
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
@@ -179,8 +214,12 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-def make_step(model: nn.Module, config: TrainConfig, steps_per_epoch: int,
-              param_groups: Iterable[dict[str, Any]] | None = None) -> TrainStep:
+def make_step(
+    model: nn.Module,
+    config: TrainConfig,
+    steps_per_epoch: int,
+    param_groups: Iterable[dict[str, Any]] | None = None,
+) -> TrainStep:
     """The training step of ``fit``: its optimizer, schedule, loss and precision.
 
     ``model`` must already be on ``config.device`` (``fit`` moves it). The
@@ -192,16 +231,26 @@ def make_step(model: nn.Module, config: TrainConfig, steps_per_epoch: int,
     def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
 
-    return TrainStep(model, optimizer, device=device,
-                     precision=resolve_precision(config.precision, device),
-                     channels_last=config.channels_last, loss_fn=loss_fn,
-                     scheduler=make_scheduler(optimizer, config, steps_per_epoch))
+    return TrainStep(
+        model,
+        optimizer,
+        device=device,
+        precision=resolve_precision(config.precision, device),
+        channels_last=config.channels_last,
+        loss_fn=loss_fn,
+        scheduler=make_scheduler(optimizer, config, steps_per_epoch),
+    )
 
 
-def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | None = None,
-        config: TrainConfig | None = None, *,
-        param_groups: Iterable[dict[str, Any]] | None = None,
-        callback: Callable[[History], None] | None = None) -> History:
+def fit(
+    model: nn.Module,
+    train_loader: DataLoader,
+    val_loader: DataLoader | None = None,
+    config: TrainConfig | None = None,
+    *,
+    param_groups: Iterable[dict[str, Any]] | None = None,
+    callback: Callable[[History], None] | None = None,
+) -> History:
     """Train ``model`` on ``train_loader``; return the :class:`History` per epoch.
 
     Args:
@@ -232,8 +281,13 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     if config.resume and ckpt is not None and ckpt.exists():
         start_epoch, history, best = _restore(ckpt, step, train_loader)
 
-    bar = tqdm(range(start_epoch, config.num_epochs), disable=not config.progress,
-               desc="epochs", initial=start_epoch, total=config.num_epochs)
+    bar = tqdm(
+        range(start_epoch, config.num_epochs),
+        disable=not config.progress,
+        desc="epochs",
+        initial=start_epoch,
+        total=config.num_epochs,
+    )
     for epoch in bar:
         t0 = time.perf_counter()
         model.train()
@@ -246,14 +300,21 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
         if not math.isfinite(total_loss):
             raise FloatingPointError(
                 f"the training loss became {total_loss / n} in epoch {epoch + 1}: "
-                f"lr={config.lr} is probably too high")
+                f"lr={config.lr} is probably too high"
+            )
         val_loss, val_acc = float("nan"), float("nan")
         if val_loader is not None:
-            val_loss, val_acc = evaluate(model, val_loader, device, step.precision,
-                                         config.channels_last)
-        history.append(train_loss=total_loss / n, train_acc=correct / n, val_loss=val_loss,
-                       val_acc=val_acc, lr=step.optimizer.param_groups[-1]["lr"],
-                       seconds=time.perf_counter() - t0)
+            val_loss, val_acc = evaluate(
+                model, val_loader, device, step.precision, config.channels_last
+            )
+        history.append(
+            train_loss=total_loss / n,
+            train_acc=correct / n,
+            val_loss=val_loss,
+            val_acc=val_acc,
+            lr=step.optimizer.param_groups[-1]["lr"],
+            seconds=time.perf_counter() - t0,
+        )
         bar.set_postfix(loss=f"{total_loss / n:.3f}", val_acc=f"{val_acc:.3f}")
         if config.patience is not None and val_loss < best["loss"]:
             state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -263,8 +324,11 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
             _save(ckpt, step, epoch + 1, history, config, train_loader, best)
         if callback is not None:
             callback(history)
-        if (config.patience is not None and history.best_epoch is not None
-                and epoch + 1 - history.best_epoch >= config.patience):
+        if (
+            config.patience is not None
+            and history.best_epoch is not None
+            and epoch + 1 - history.best_epoch >= config.patience
+        ):
             break
     bar.close()
     if best["state"] is not None:
@@ -272,8 +336,9 @@ def fit(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader | Non
     return history
 
 
-def _check_fit_args(model: Any, train_loader: Any, val_loader: Any, config: Any,
-                    callback: Any) -> TrainConfig:
+def _check_fit_args(
+    model: Any, train_loader: Any, val_loader: Any, config: Any, callback: Any
+) -> TrainConfig:
     config = config if config is not None else TrainConfig()
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -290,34 +355,53 @@ def _check_fit_args(model: Any, train_loader: Any, val_loader: Any, config: Any,
     return config
 
 
-def _save(path: Path, step: TrainStep, epoch: int, history: History, config: TrainConfig,
-          train_loader: DataLoader, best: dict[str, Any]) -> None:
+def _save(
+    path: Path,
+    step: TrainStep,
+    epoch: int,
+    history: History,
+    config: TrainConfig,
+    train_loader: DataLoader,
+    best: dict[str, Any],
+) -> None:
     """Everything ``fit`` needs to resume after ``epoch``, written atomically."""
-    save_checkpoint(path, {
-        "model": step.model.state_dict(), "optimizer": step.optimizer.state_dict(),
-        "scheduler": step.scheduler.state_dict(), "scaler": step.scaler.state_dict(),
-        "epoch": epoch, "history": history.as_dict(),
-        "config": {k: (str(v) if isinstance(v, Path) else v)
-                   for k, v in asdict(config).items()},
-        "rng": get_rng_state(train_loader.generator), "best": best,
-    })
+    save_checkpoint(
+        path,
+        {
+            "model": step.model.state_dict(),
+            "optimizer": step.optimizer.state_dict(),
+            "scheduler": step.scheduler.state_dict(),
+            "scaler": step.scaler.state_dict(),
+            "epoch": epoch,
+            "history": history.as_dict(),
+            "config": {
+                k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+            },
+            "rng": get_rng_state(train_loader.generator),
+            "best": best,
+        },
+    )
 
 
-def _restore(path: Path, step: TrainStep,
-             train_loader: DataLoader) -> tuple[int, History, dict[str, Any]]:
+def _restore(
+    path: Path, step: TrainStep, train_loader: DataLoader
+) -> tuple[int, History, dict[str, Any]]:
     """Load ``path`` into the training state; return (completed epochs, history, best)."""
     state = load_checkpoint(path)
     missing = {"model", "optimizer", "scheduler", "epoch", "history", "rng"} - set(state)
     if missing:
-        raise ValueError(f"checkpoint {str(path)!r} lacks {sorted(missing)}: "
-                         "it was not written by fit()")
+        raise ValueError(
+            f"checkpoint {str(path)!r} lacks {sorted(missing)}: it was not written by fit()"
+        )
     try:
         step.model.load_state_dict(state["model"])
     except RuntimeError as err:
         first = str(err).splitlines()
         detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
-        raise ValueError(f"checkpoint {str(path)!r} was saved from a different architecture "
-                         f"than this model: {detail}") from err
+        raise ValueError(
+            f"checkpoint {str(path)!r} was saved from a different architecture "
+            f"than this model: {detail}"
+        ) from err
     step.optimizer.load_state_dict(state["optimizer"])
     step.scheduler.load_state_dict(state["scheduler"])
     if "scaler" in state:

@@ -29,5 +29,13 @@ def tiny_splits():
         X[y == 1, :, :, 4:] += 0.7
         return ImageDataset(X, y, classes=["left", "right"])
 
-    return DataSplits(train=make(64), val=make(32), test=make(32), classes=["left", "right"],
-                      mean=(0.5,), std=(0.3,), in_channels=1, image_size=8)
+    return DataSplits(
+        train=make(64),
+        val=make(32),
+        test=make(32),
+        classes=["left", "right"],
+        mean=(0.5,),
+        std=(0.3,),
+        in_channels=1,
+        image_size=8,
+    )

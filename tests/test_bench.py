@@ -9,11 +9,28 @@ import torch
 import torchvision
 
 from resnet_utils import bench
-from resnet_utils.bench import BenchConfig, Runner, benchmark, format_table, forward_flops, main, matmul_peak
+from resnet_utils.bench import (
+    BenchConfig,
+    Runner,
+    benchmark,
+    format_table,
+    forward_flops,
+    main,
+    matmul_peak,
+)
 from resnet_utils.models import resnet18
 
-TINY = dict(models=("resnet8",), modes=("fp32", "bf16"), batch_size=4, image_size=16, steps=1, warmup=0,
-            repeats=3, peak_size=64, device="cpu")
+TINY = dict(
+    models=("resnet8",),
+    modes=("fp32", "bf16"),
+    batch_size=4,
+    image_size=16,
+    steps=1,
+    warmup=0,
+    repeats=3,
+    peak_size=64,
+    device="cpu",
+)
 
 
 def test_forward_flops_match_torchvision_metadata():
@@ -42,7 +59,7 @@ def _mm_flops_by_hand(n, calls, blocks=3):
         for _ in range(calls):
             torch.mm(a, b)
         times.append((time.perf_counter() - t0) / calls)
-    return 2 * n ** 3 / statistics.median(times)
+    return 2 * n**3 / statistics.median(times)
 
 
 @pytest.mark.slow
@@ -57,7 +74,7 @@ def test_matmul_peak_agrees_with_an_independent_timing_of_mm(one_thread):
     for i in range(3):
         if i:
             ours.append(matmul_peak("cpu", torch.float32, n, repeats=3, detail=True)["mm"])
-        by_hand.append(_mm_flops_by_hand(n, calls=int(1e9 // (2 * n ** 3))))
+        by_hand.append(_mm_flops_by_hand(n, calls=int(1e9 // (2 * n**3))))
     assert 1 / 3 < max(ours) / max(by_hand) < 3, (ours, by_hand)
 
 
@@ -89,7 +106,9 @@ def test_benchmark_reports_medians_of_interleaved_repeats(monkeypatch):
         assert r["infer_images_per_s"] == statistics.median(r["infer_samples"])
         flops = r["forward_flops_per_image"] * 3 * r["train_images_per_s"]
         assert r["train_flops_per_s"] == pytest.approx(flops)
-        assert r["fraction_of_peak"] == pytest.approx(flops / report["matmul_peak_flops_per_s"][r["precision"]])
+        assert r["fraction_of_peak"] == pytest.approx(
+            flops / report["matmul_peak_flops_per_s"][r["precision"]]
+        )
     assert report["results"][0]["train_speedup_vs_fp32"] == 1.0
     table = format_table(report)
     assert table.count("| resnet8 |") == 2 and "matmul peak" in table
@@ -103,13 +122,15 @@ def test_parity_with_torchvision_resnet18():
     not the medians, which a busy CI machine can skew.
     """
     device = torch.device("cpu")
-    runners = {"ours": Runner("resnet18", "fp32", (16, 3, 64, 64), device),
-               "theirs": Runner("torchvision_resnet18", "fp32", (16, 3, 64, 64), device)}
+    runners = {
+        "ours": Runner("resnet18", "fp32", (16, 3, 64, 64), device),
+        "theirs": Runner("torchvision_resnet18", "fp32", (16, 3, 64, 64), device),
+    }
     for r in runners.values():
         r.train_step()
     times = {"ours": [], "theirs": []}
     for i in range(9):
-        for name in (("ours", "theirs") if i % 2 == 0 else ("theirs", "ours")):
+        for name in ("ours", "theirs") if i % 2 == 0 else ("theirs", "ours"):
             times[name].append(1 / runners[name].images_per_second("train", 2))
     ratio = min(times["ours"]) / min(times["theirs"])
     assert ratio < 1.15, f"our resnet18 step takes {ratio:.2f}x torchvision's: {times}"
@@ -117,29 +138,67 @@ def test_parity_with_torchvision_resnet18():
 
 def test_cli_writes_json_and_table(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["--models", "resnet8", "--modes", "fp32", "channels_last", "--batch-size", "4", "--image-size",
-                 "16", "--steps", "1", "--warmup", "0", "--repeats", "2", "--peak-size", "64", "--device", "cpu",
-                 "--quiet", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--models",
+                "resnet8",
+                "--modes",
+                "fp32",
+                "channels_last",
+                "--batch-size",
+                "4",
+                "--image-size",
+                "16",
+                "--steps",
+                "1",
+                "--warmup",
+                "0",
+                "--repeats",
+                "2",
+                "--peak-size",
+                "64",
+                "--device",
+                "cpu",
+                "--quiet",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert [r["mode"] for r in report["results"]] == ["fp32", "channels_last"]
     assert "| resnet8 | channels_last |" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, word", [
-    (["--modes", "int8"], "modes"),
-    (["--models", "resnet21"], "models"),
-    (["--modes", "fp16", "--device", "cpu"], "fp16"),
-])
+@pytest.mark.parametrize(
+    "argv, word",
+    [
+        (["--modes", "int8"], "modes"),
+        (["--models", "resnet21"], "models"),
+        (["--modes", "fp16", "--device", "cpu"], "fp16"),
+    ],
+)
 def test_cli_bad_input_one_line(argv, word, capsys):
     assert main(argv + ["--quiet"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and word in err and err.startswith("python -m resnet_utils.bench: error:")
+    assert (
+        err.count("\n") == 0
+        and word in err
+        and err.startswith("python -m resnet_utils.bench: error:")
+    )
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"steps": 0}, "steps"), ({"repeats": 0}, "repeats"), ({"batch_size": 0}, "batch_size"),
-    ({"models": ()}, "models"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"steps": 0}, "steps"),
+        ({"repeats": 0}, "repeats"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"models": ()}, "models"),
+    ],
+)
 def test_config_bad_values(kwargs, word):
     with pytest.raises(ValueError, match=word):
         BenchConfig(**kwargs)

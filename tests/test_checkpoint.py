@@ -1,7 +1,6 @@
 """resnet_utils.checkpoint: atomic writes, safe loading, fingerprints, RNG state."""
 
 import os
-import pickle
 import random
 
 import numpy as np
@@ -9,8 +8,14 @@ import pytest
 import torch
 from torch import nn
 
-from resnet_utils.checkpoint import (atomic_write_json, get_rng_state, load_checkpoint, save_checkpoint,
-                                     set_rng_state, state_dict_sha256)
+from resnet_utils.checkpoint import (
+    atomic_write_json,
+    get_rng_state,
+    load_checkpoint,
+    save_checkpoint,
+    set_rng_state,
+    state_dict_sha256,
+)
 
 
 def test_roundtrip(tmp_path):
@@ -51,6 +56,7 @@ def test_missing_and_corrupt_files(tmp_path):
 
 def test_weights_only_refuses_code(tmp_path):
     """A pickle that would run code on load is refused, not executed."""
+
     class Evil:
         def __reduce__(self):
             return (os.system, ("echo pwned",))
@@ -63,7 +69,7 @@ def test_weights_only_refuses_code(tmp_path):
 
 def test_atomic_json(tmp_path):
     atomic_write_json(tmp_path / "r.json", {"b": 1, "a": [1.5]})
-    assert (tmp_path / "r.json").read_text().startswith("{\n  \"a\"")
+    assert (tmp_path / "r.json").read_text().startswith('{\n  "a"')
 
 
 def test_sha256_changes_with_any_weight():
@@ -80,10 +86,20 @@ def test_rng_state_roundtrip_through_a_checkpoint(tmp_path):
     g = torch.Generator().manual_seed(5)
     random.seed(1), np.random.seed(2), torch.manual_seed(3)
     save_checkpoint(tmp_path / "rng.pt", {"rng": get_rng_state(g)})
-    expected = (random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=g).item())
+    expected = (
+        random.random(),
+        np.random.rand(),
+        torch.rand(1).item(),
+        torch.rand(1, generator=g).item(),
+    )
     random.seed(9), np.random.seed(9), torch.manual_seed(9), g.manual_seed(9)
     set_rng_state(load_checkpoint(tmp_path / "rng.pt")["rng"], g)
-    assert (random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=g).item()) == expected
+    assert (
+        random.random(),
+        np.random.rand(),
+        torch.rand(1).item(),
+        torch.rand(1, generator=g).item(),
+    ) == expected
 
 
 def test_bad_arguments(tmp_path):

@@ -30,9 +30,10 @@ def test_every_command_has_the_shared_flags(command):
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("argv, word", [(["--device"], "--device"),
-                                        (["--no-such-flag"], "unrecognized"),
-                                        (["--json"], "--json")])
+@pytest.mark.parametrize(
+    "argv, word",
+    [(["--device"], "--device"), (["--no-such-flag"], "unrecognized"), (["--json"], "--json")],
+)
 def test_a_bad_argument_is_one_line_and_exit_1(command, argv, word, capsys):
     main = importlib.import_module(f"resnet_utils.{COMMANDS[command]}").main
     assert main(argv) == 1
@@ -51,7 +52,9 @@ def test_errors_and_ctrl_c(capsys):
         raise KeyboardInterrupt
 
     assert cli.run(p, bad, []) == 1
-    assert capsys.readouterr().err == "python -m resnet_utils.demo: error: lr must be > 0, got -1\n"
+    assert (
+        capsys.readouterr().err == "python -m resnet_utils.demo: error: lr must be > 0, got -1\n"
+    )
     assert cli.run(p, interrupted, []) == 130
     assert "interrupted" in capsys.readouterr().err
     assert cli.run(p, lambda args: None, []) == 0
@@ -70,8 +73,9 @@ def test_the_envelope_carries_command_config_and_versions(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
 
 
-@pytest.mark.parametrize("text, ok", [("3", True), ("0.5", False), ("0", False), ("-2", False),
-                                      ("x", False)])
+@pytest.mark.parametrize(
+    "text, ok", [("3", True), ("0.5", False), ("0", False), ("-2", False), ("x", False)]
+)
 def test_positive_int(text, ok):
     import argparse
 

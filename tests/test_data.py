@@ -9,14 +9,22 @@ import torch
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
-from resnet_utils.data import (ImageDataset, channel_stats, cifar10, load_cifar10, load_digits,
-                               make_loaders)
+from resnet_utils.data import (
+    ImageDataset,
+    channel_stats,
+    cifar10,
+    load_cifar10,
+    load_digits,
+    make_loaders,
+)
 
 
 def test_digits_split_is_sklearns_example():
     digits = datasets.load_digits()
     # The example: train_test_split(data, target, test_size=0.5, shuffle=False)
-    X_tr, X_te, y_tr, y_te = train_test_split(digits.data, digits.target, test_size=0.5, shuffle=False)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        digits.data, digits.target, test_size=0.5, shuffle=False
+    )
     s = load_digits(val_size=0, normalize="zero_one")
     assert (len(s.train), s.val, len(s.test)) == (898, None, 899) == (len(X_tr), None, len(X_te))
     np.testing.assert_allclose(s.test.X.reshape(899, 64).numpy() * 16, X_te)
@@ -28,12 +36,18 @@ def test_validation_is_carved_from_training_half():
     s = load_digits(val_size=0.1, seed=3, normalize="zero_one")
     assert len(s.train) == 808 and len(s.val) == 90 and len(s.test) == 899
     train_half = datasets.load_digits().data[:898]
-    rows = lambda ds: {tuple(r) for r in (ds.X.reshape(len(ds), 64).numpy() * 16).round().astype(int)}
+    rows = lambda ds: {
+        tuple(r) for r in (ds.X.reshape(len(ds), 64).numpy() * 16).round().astype(int)
+    }
     train_rows, val_rows = rows(s.train), rows(s.val)
     assert val_rows <= {tuple(r) for r in train_half.astype(int)}
     assert np.bincount(s.val.y.numpy(), minlength=10).min() >= 8  # stratified: every class present
-    assert torch.equal(load_digits(val_size=90, seed=3).val.y, s.val.y)  # int count == fraction here
-    assert not torch.equal(load_digits(val_size=90, seed=4).val.X, s.val.X)  # seed changes the split
+    assert torch.equal(
+        load_digits(val_size=90, seed=3).val.y, s.val.y
+    )  # int count == fraction here
+    assert not torch.equal(
+        load_digits(val_size=90, seed=4).val.X, s.val.X
+    )  # seed changes the split
     assert len(train_rows | val_rows) >= 890  # (a few digits are pixel-identical duplicates)
 
 
@@ -85,8 +99,23 @@ def _write_fake_cifar(root, n_per_batch=6):
         with open(folder / name, "wb") as f:
             pickle.dump({"data": data, "labels": labels, "batch_label": name}, f)
     with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({"label_names": ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
-                                     "horse", "ship", "truck"]}, f)
+        pickle.dump(
+            {
+                "label_names": [
+                    "airplane",
+                    "automobile",
+                    "bird",
+                    "cat",
+                    "deer",
+                    "dog",
+                    "frog",
+                    "horse",
+                    "ship",
+                    "truck",
+                ]
+            },
+            f,
+        )
     return folder
 
 
@@ -115,7 +144,9 @@ def test_cifar10_reads_the_real_format(tmp_path, monkeypatch):
     with open(folder / "data_batch_1", "rb") as f:
         raw = pickle.load(f)
     img, label = ds[0]
-    np.testing.assert_array_equal(np.asarray(img), raw["data"][0].reshape(3, 32, 32).transpose(1, 2, 0))
+    np.testing.assert_array_equal(
+        np.asarray(img), raw["data"][0].reshape(3, 32, 32).transpose(1, 2, 0)
+    )
     assert label == raw["labels"][0]
     splits = load_cifar10(tmp_path, val_size=10)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (20, 10, 6)
@@ -124,21 +155,24 @@ def test_cifar10_reads_the_real_format(tmp_path, monkeypatch):
     assert splits.classes[0] == "airplane" and splits.in_channels == 3
 
 
-@pytest.mark.parametrize("call,exc,word", [
-    (lambda: load_digits(size=2), ValueError, "size"),
-    (lambda: load_digits(size="16"), TypeError, "size"),
-    (lambda: load_digits(val_size=1.5), ValueError, "val_size"),
-    (lambda: load_digits(val_size=898), ValueError, "val_size"),
-    (lambda: load_digits(val_size="a"), TypeError, "val_size"),
-    (lambda: load_digits(normalize="imagenet"), ValueError, "normalize"),
-    (lambda: load_digits(augment=1), TypeError, "augment"),
-    (lambda: make_loaders(load_digits(), batch_size=0), ValueError, "batch_size"),
-    (lambda: make_loaders("digits"), TypeError, "splits"),
-    (lambda: ImageDataset(torch.zeros(3, 8, 8), torch.zeros(3)), ValueError, "X"),
-    (lambda: ImageDataset(torch.zeros(3, 1, 8, 8), torch.zeros(4)), ValueError, "same length"),
-    (lambda: channel_stats(torch.zeros(2, 8, 8)), ValueError, "X"),
-    (lambda: cifar10(42), TypeError, "root"),
-])
+@pytest.mark.parametrize(
+    "call,exc,word",
+    [
+        (lambda: load_digits(size=2), ValueError, "size"),
+        (lambda: load_digits(size="16"), TypeError, "size"),
+        (lambda: load_digits(val_size=1.5), ValueError, "val_size"),
+        (lambda: load_digits(val_size=898), ValueError, "val_size"),
+        (lambda: load_digits(val_size="a"), TypeError, "val_size"),
+        (lambda: load_digits(normalize="imagenet"), ValueError, "normalize"),
+        (lambda: load_digits(augment=1), TypeError, "augment"),
+        (lambda: make_loaders(load_digits(), batch_size=0), ValueError, "batch_size"),
+        (lambda: make_loaders("digits"), TypeError, "splits"),
+        (lambda: ImageDataset(torch.zeros(3, 8, 8), torch.zeros(3)), ValueError, "X"),
+        (lambda: ImageDataset(torch.zeros(3, 1, 8, 8), torch.zeros(4)), ValueError, "same length"),
+        (lambda: channel_stats(torch.zeros(2, 8, 8)), ValueError, "X"),
+        (lambda: cifar10(42), TypeError, "root"),
+    ],
+)
 def test_bad_arguments(call, exc, word):
     with pytest.raises(exc, match=word):
         call()
@@ -147,7 +181,9 @@ def test_bad_arguments(call, exc, word):
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_same_seed_same_augmented_batches(num_workers):
     s = load_digits(size=16, augment=True)
-    first = lambda seed: next(iter(make_loaders(s, batch_size=32, seed=seed, num_workers=num_workers)[0]))[0]
+    first = lambda seed: next(
+        iter(make_loaders(s, batch_size=32, seed=seed, num_workers=num_workers)[0])
+    )[0]
     assert torch.equal(first(3), first(3))
     assert not torch.equal(first(3), first(4))
     loader = make_loaders(s, batch_size=32, seed=3, num_workers=num_workers)[0]

@@ -6,7 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_utils.exercises import check_confusion_matrix, check_conv2d, check_cross_entropy, check_residual_block
+from resnet_utils.exercises import (
+    check_confusion_matrix,
+    check_conv2d,
+    check_cross_entropy,
+    check_grad_cam,
+    check_group_norm,
+    check_occlusion_map,
+    check_residual_block,
+)
 from resnet_utils.models import ResidualBlock
 from resnet_utils.ops import conv2d_naive
 
@@ -163,3 +171,149 @@ def test_confusion_matrix_rejects(wrong, words):
 
 def test_checkers_want_callables():
     rejected(check_conv2d, "my_conv2d", "expected your function")
+
+
+# --- Grad-CAM ---------------------------------------------------------------------------------
+
+def _hooked(model, layer, X, target):
+    """Activations of ``layer`` and the gradient of the target scores with respect to them."""
+    store = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: store.append(out))
+    logits = model(X)
+    handle.remove()
+    (dA,) = torch.autograd.grad(logits[torch.arange(len(X)), target].sum(), store[0])
+    return store[0], dA
+
+
+def right_cam(model, layer, X, target):
+    A, dA = _hooked(model, layer, X, target)
+    cam = F.relu((dA.mean((2, 3), keepdim=True) * A).sum(1, keepdim=True))
+    return F.interpolate(cam, size=X.shape[-2:], mode="bilinear")[:, 0]
+
+
+def _cam(model, layer, X, target, relu=True, pool="mean", mode="bilinear", upsample=True):
+    A, dA = _hooked(model, layer, X, target)
+    alpha = dA.sum((2, 3), keepdim=True) if pool == "sum" else dA.mean((2, 3), keepdim=True)
+    cam = (alpha * A).sum(1, keepdim=True)
+    cam = F.relu(cam) if relu else cam
+    return F.interpolate(cam, size=X.shape[-2:], mode=mode)[:, 0] if upsample else cam[:, 0]
+
+
+def test_grad_cam_accepts_right_answers(capsys):
+    from resnet_utils.explain import grad_cam
+
+    check_grad_cam(right_cam)
+    check_grad_cam(lambda model, layer, X, target: grad_cam(model, layer, X, target))
+    assert "\u2713 check_grad_cam" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong,words", [
+    (lambda m, la, X, t: _cam(m, la, X, t, relu=False), ["negative", "ReLU"]),
+    (lambda m, la, X, t: _cam(m, la, X, t, pool="sum"), ["summed", "mean"]),
+    (lambda m, la, X, t: _cam(m, la, X, t, mode="nearest"), ["bilinear"]),
+    (lambda m, la, X, t: _cam(m, la, X, t, upsample=False), ["shape", "Upsample"]),
+    (lambda m, la, X, t: right_cam(m, la, X, t)[:, None], ["shape", "channel dimension"]),
+    (lambda m, la, X, t: right_cam(m, la, X, m(X).argmax(1)), ["predicted class"]),
+    (lambda m, la, X, t: right_cam(m, la, X, t).abs() + 1e-3, ["largest difference"]),
+])
+def test_grad_cam_rejects(wrong, words):
+    rejected(check_grad_cam, wrong, "check_grad_cam", "X of shape", *words)
+
+
+def test_grad_cam_stub_and_crash_become_feedback():
+    def stub(model, layer, X, target):
+        raise NotImplementedError
+
+    rejected(check_grad_cam, stub, "not implemented yet")
+    message = rejected(check_grad_cam, lambda m, la, X, t: X.view(5, 7), "your code raised")
+    assert "Traceback" not in message
+
+
+# --- group norm (chapter 3) ------------------------------------------------------------------
+
+def group_norm_by_hand(x, num_groups, gamma, beta, eps=1e-5):
+    n, c = x.shape[:2]
+    xg = x.reshape(n, num_groups, -1)  # each image's channels, split into groups
+    mean = xg.mean(-1, keepdim=True)
+    var = xg.var(-1, unbiased=False, keepdim=True)
+    x_hat = ((xg - mean) / (var + eps).sqrt()).reshape(x.shape)
+    return x_hat * gamma[:, None, None] + beta[:, None, None]
+
+
+def test_group_norm_accepts_right_answers(capsys):
+    check_group_norm(group_norm_by_hand)
+    check_group_norm(lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps))
+    assert capsys.readouterr().out.count("\u2713 check_group_norm") == 2
+
+
+def _unbiased(x, g, w, b, eps=1e-5):
+    xg = x.reshape(x.shape[0], g, -1)
+    x_hat = (xg - xg.mean(-1, keepdim=True)) / (xg.var(-1, keepdim=True) + eps).sqrt()
+    return x_hat.reshape(x.shape) * w[:, None, None] + b[:, None, None]
+
+
+def _batch_norm(x, g, w, b, eps=1e-5):
+    return F.batch_norm(x, None, None, w, b, training=True, eps=eps)
+
+
+@pytest.mark.parametrize("wrong,words", [
+    (_unbiased, ["unbiased variance"]),
+    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, eps=eps), ["gamma and beta"]),
+    (_batch_norm, ["batch norm", "own statistics"]),
+    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, 1, w, b, eps), ["num_groups=2", "values differ"]),
+    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps)[:, :-1], ["shape"]),
+    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps).numpy(), ["expected a tensor"]),
+])
+def test_group_norm_rejects(wrong, words):
+    rejected(check_group_norm, wrong, *words)
+
+
+def test_group_norm_stub_and_crash_become_feedback():
+    def stub(x, num_groups, gamma, beta, eps=1e-5):
+        raise NotImplementedError
+
+    rejected(check_group_norm, stub, "not implemented yet")
+    message = rejected(check_group_norm, lambda x, g, w, b, eps=1e-5: x.reshape(g, 7), "raised")
+    assert "Traceback" not in message
+    rejected(check_group_norm, "group_norm", "expected your function")
+
+
+# --- occlusion map ----------------------------------------------------------------------------
+
+def _occlude(model, x, target, patch=4, fill=0.0, sign=1, channels=slice(None), drop=True):
+    rows, cols = x.shape[-2] - patch + 1, x.shape[-1] - patch + 1
+    batch = x.repeat(rows * cols, 1, 1, 1)
+    for n in range(rows * cols):
+        i, j = divmod(n, cols)
+        batch[n, channels, i:i + patch, j:j + patch] = fill
+    with torch.no_grad():
+        blanked = model(batch)[:, target]
+        full = model(x[None])[0, target]
+    return (sign * (full - blanked) if drop else blanked).view(rows, cols)
+
+
+def test_occlusion_map_accepts_a_right_answer(capsys):
+    check_occlusion_map(_occlude)
+    assert "\u2713 check_occlusion_map" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong,words", [
+    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, sign=-1), ["sign"]),
+    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, drop=False),
+     ["blanked images' scores"]),
+    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, 0.0), ["fill=0"]),
+    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, channels=slice(0, 1)),
+     ["every channel"]),
+    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill)[::2], ["shape"]),
+    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, (t + 1) % 10, patch, fill),
+     ["largest difference"]),
+])
+def test_occlusion_map_rejects(wrong, words):
+    rejected(check_occlusion_map, wrong, "check_occlusion_map", "x of shape", *words)
+
+
+def test_occlusion_map_stub_says_not_implemented():
+    def stub(model, x, target, patch=4, fill=0.0):
+        raise NotImplementedError
+
+    rejected(check_occlusion_map, stub, "not implemented yet")

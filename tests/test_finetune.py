@@ -1,7 +1,6 @@
 """resnet_utils.finetune: pretrained loading (torch hub cache, checkpoints), heads, freezing, the CLI."""
 
 import json
-import os
 import subprocess
 import sys
 import urllib.error
@@ -13,8 +12,15 @@ from torch import nn
 from torchvision.ops import FrozenBatchNorm2d
 
 from resnet_utils.checkpoint import state_dict_sha256
-from resnet_utils.finetune import (freeze_backbone, hub_checkpoint_path, load_pretrained, main, param_groups,
-                                   replace_head, save_pretrained)
+from resnet_utils.finetune import (
+    freeze_backbone,
+    hub_checkpoint_path,
+    load_pretrained,
+    main,
+    param_groups,
+    replace_head,
+    save_pretrained,
+)
 from resnet_utils.models import cifar_resnet, resnet18
 
 
@@ -33,7 +39,9 @@ def offline_hub(tmp_path, monkeypatch):
 def test_imagenet_weights_come_from_the_hub_cache(offline_hub):
     torch.manual_seed(0)
     reference = torchvision.models.resnet18()
-    path = offline_hub / "hub" / "checkpoints" / "resnet18-f37072fd.pth"  # the name torchvision expects
+    path = (
+        offline_hub / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    )  # the name torchvision expects
     assert hub_checkpoint_path("resnet18") == path
     path.parent.mkdir(parents=True)
     torch.save(reference.state_dict(), path)
@@ -57,11 +65,14 @@ def test_corrupt_cached_weights(offline_hub):
         load_pretrained("resnet18")
 
 
-@pytest.mark.parametrize("call,exc,word", [
-    (lambda: load_pretrained("resnet101"), ValueError, "resnet101"),
-    (lambda: load_pretrained("resnet18", weights="coco"), ValueError, "weights"),
-    (lambda: load_pretrained(18), TypeError, "arch"),
-])
+@pytest.mark.parametrize(
+    "call,exc,word",
+    [
+        (lambda: load_pretrained("resnet101"), ValueError, "resnet101"),
+        (lambda: load_pretrained("resnet18", weights="coco"), ValueError, "weights"),
+        (lambda: load_pretrained(18), TypeError, "arch"),
+    ],
+)
 def test_load_pretrained_bad_arguments(call, exc, word, offline_hub):
     with pytest.raises(exc, match=word):
         call()
@@ -111,7 +122,9 @@ def test_freeze_backbone_freezes_weights_and_statistics():
     model.train()
     stats = model.bn1.running_mean.clone()
     model(torch.randn(8, 1, 8, 8) * 5 + 3)
-    assert torch.equal(model.bn1.running_mean, stats)  # ... and training mode no longer moves the statistics
+    assert torch.equal(
+        model.bn1.running_mean, stats
+    )  # ... and training mode no longer moves the statistics
     model.eval()
     assert torch.allclose(model(x), expected, atol=1e-6)
 
@@ -121,22 +134,32 @@ def test_param_groups():
     groups = param_groups(model, backbone_lr=0.01, head_lr=0.1)
     assert [g["lr"] for g in groups] == [0.01, 0.1]
     assert groups[1]["params"] == [model.fc.weight, model.fc.bias]
-    assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in model.parameters())
+    assert sum(p.numel() for g in groups for p in g["params"]) == sum(
+        p.numel() for p in model.parameters()
+    )
     frozen = param_groups(freeze_backbone(model), backbone_lr=0.01, head_lr=0.1)
     assert len(frozen) == 1 and frozen[0]["lr"] == 0.1
     with pytest.raises(ValueError, match="head_lr"):
         param_groups(model, 0.01, 0.0)
 
 
-@pytest.mark.parametrize("argv,word", [(["--labels-per-class", "0"], "--labels-per-class"),
-                                       (["--steps", "-3"], "--steps")])
+@pytest.mark.parametrize(
+    "argv,word",
+    [(["--labels-per-class", "0"], "--labels-per-class"), (["--steps", "-3"], "--steps")],
+)
 def test_cli_bad_arguments(argv, word, capsys):
     assert main(argv) == 1 and word in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv,word", [(["--arch", "vgg"], "arch"), (["--device", "tpu"], "device"),
-                                       (["--pretrained", "/nonexistent.pt"], "does not exist"),
-                                       (["--neighbours", "-1"], "neighbours")])
+@pytest.mark.parametrize(
+    "argv,word",
+    [
+        (["--arch", "vgg"], "arch"),
+        (["--device", "tpu"], "device"),
+        (["--pretrained", "/nonexistent.pt"], "does not exist"),
+        (["--neighbours", "-1"], "neighbours"),
+    ],
+)
 def test_cli_errors_are_one_line(argv, word, capsys):
     assert main(argv + ["--quiet"]) == 1
     err = capsys.readouterr().err.strip()
@@ -146,10 +169,29 @@ def test_cli_errors_are_one_line(argv, word, capsys):
 @pytest.mark.slow
 def test_cli_tiny_run_writes_json(tmp_path):
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "resnet_utils.finetune", "--labels-per-class", "1", "--pretrain-epochs",
-                           "1", "--steps", "3", "--arch", "resnet8", "--quiet", "--json", str(out),
-                           "--save", str(tmp_path / "pre.pt")],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "resnet_utils.finetune",
+            "--labels-per-class",
+            "1",
+            "--pretrain-epochs",
+            "1",
+            "--steps",
+            "3",
+            "--arch",
+            "resnet8",
+            "--quiet",
+            "--json",
+            str(out),
+            "--save",
+            str(tmp_path / "pre.pt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     assert result["labels_per_class"] == [1] and (tmp_path / "pre.pt").exists()
@@ -170,8 +212,23 @@ def test_cli_defaults_fine_tuning_beats_scratch_by_10_points(tmp_path):
     # the issue's contract, with the book's defaults (only the smallest label budget, to save time):
     # pretraining on unlabelled digits must lift 1-label-per-class accuracy by 10 points or more
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "resnet_utils.finetune", "--seed", "0", "--labels-per-class", "1",
-                           "--quiet", "--json", str(out)], capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "resnet_utils.finetune",
+            "--seed",
+            "0",
+            "--labels-per-class",
+            "1",
+            "--quiet",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     assert result["labels_per_class"] == [1]

@@ -68,24 +68,36 @@ def test_classification_metrics_match_sklearn(k, seed):
     m = classification_metrics(y, prob)
     assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
     for avg, suffix in [("macro", ""), ("micro", "_micro"), ("weighted", "_weighted")]:
-        assert m[f"precision{suffix}"] == pytest.approx(skm.precision_score(y, pred, average=avg, zero_division=0))
-        assert m[f"recall{suffix}"] == pytest.approx(skm.recall_score(y, pred, average=avg, zero_division=0))
-        assert m[f"f1{suffix}"] == pytest.approx(skm.f1_score(y, pred, average=avg, zero_division=0))
+        assert m[f"precision{suffix}"] == pytest.approx(
+            skm.precision_score(y, pred, average=avg, zero_division=0)
+        )
+        assert m[f"recall{suffix}"] == pytest.approx(
+            skm.recall_score(y, pred, average=avg, zero_division=0)
+        )
+        assert m[f"f1{suffix}"] == pytest.approx(
+            skm.f1_score(y, pred, average=avg, zero_division=0)
+        )
     np.testing.assert_array_equal(m["confusion_matrix"], skm.confusion_matrix(y, pred))
-    expected_auc = (skm.roc_auc_score(y, prob[:, 1]) if k == 2
-                    else skm.roc_auc_score(y, prob, multi_class="ovr", average="macro"))
+    expected_auc = (
+        skm.roc_auc_score(y, prob[:, 1])
+        if k == 2
+        else skm.roc_auc_score(y, prob, multi_class="ovr", average="macro")
+    )
     assert m["roc_auc"] == pytest.approx(expected_auc)
     assert m["confusion_matrix"].sum() == 300 and m["confusion_matrix"][0].sum() == (y == 0).sum()
 
 
-@pytest.mark.parametrize("y,prob,word", [
-    ([0, 1, 1], [[0.5, 0.5], [0.2, 0.8]], "same length"),
-    ([0, 1], [0.5, 0.5], "2-D"),
-    ([0, 3], [[0.5, 0.5], [0.2, 0.8]], "outside"),
-    ([0, -1], [[0.5, 0.5], [0.2, 0.8]], "outside"),
-    ([0, 1], [[2.0, -1.0], [0.2, 0.8]], "probabilities"),
-    ([], np.zeros((0, 2)), "empty"),
-])
+@pytest.mark.parametrize(
+    "y,prob,word",
+    [
+        ([0, 1, 1], [[0.5, 0.5], [0.2, 0.8]], "same length"),
+        ([0, 1], [0.5, 0.5], "2-D"),
+        ([0, 3], [[0.5, 0.5], [0.2, 0.8]], "outside"),
+        ([0, -1], [[0.5, 0.5], [0.2, 0.8]], "outside"),
+        ([0, 1], [[2.0, -1.0], [0.2, 0.8]], "probabilities"),
+        ([], np.zeros((0, 2)), "empty"),
+    ],
+)
 def test_classification_metrics_bad_input(y, prob, word):
     from resnet_utils.metrics import classification_metrics
 
@@ -101,8 +113,14 @@ def test_reliability_and_ece_by_hand():
     y = np.array([0, 0, 0, 1] + [1, 1, 0, 0])
     conf, acc, count = reliability_curve(y, prob, n_bins=10)
     assert count[9] == 4 and count[6] == 4 and count.sum() == 8
-    assert conf[9] == pytest.approx(0.9) and acc[9] == pytest.approx(0.75) and acc[6] == pytest.approx(0.5)
-    assert expected_calibration_error(y, prob, n_bins=10) == pytest.approx((4 * 0.15 + 4 * 0.1) / 8)
+    assert (
+        conf[9] == pytest.approx(0.9)
+        and acc[9] == pytest.approx(0.75)
+        and acc[6] == pytest.approx(0.5)
+    )
+    assert expected_calibration_error(y, prob, n_bins=10) == pytest.approx(
+        (4 * 0.15 + 4 * 0.1) / 8
+    )
     perfect = np.eye(3)[[0, 1, 2]]
     assert expected_calibration_error([0, 1, 2], perfect) == 0.0
 
@@ -113,8 +131,12 @@ def test_temperature_recovers_a_known_temperature():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(20000, 5)) * 3
     true_prob = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    y = np.array([rng.choice(5, p=p) for p in true_prob])  # labels drawn from the true probabilities
-    overconfident = np.exp(2 * logits) / np.exp(2 * logits).sum(1, keepdims=True)  # = temperature 1/2
+    y = np.array(
+        [rng.choice(5, p=p) for p in true_prob]
+    )  # labels drawn from the true probabilities
+    overconfident = np.exp(2 * logits) / np.exp(2 * logits).sum(
+        1, keepdims=True
+    )  # = temperature 1/2
     t = fit_temperature(y, overconfident)
     assert t == pytest.approx(2.0, rel=0.05)
     fixed = apply_temperature(overconfident, t)
@@ -129,8 +151,9 @@ def _bootstrap_ci_by_hand(y_true, y_pred, metric=accuracy, n_boot=2000, level=0.
     """The hand-written percentile bootstrap that bootstrap_ci replaced, kept as its oracle."""
     rng = np.random.default_rng(seed)
     n = len(y_true)
-    scores = np.array([metric(y_true[idx], y_pred[idx])
-                       for idx in rng.integers(0, n, size=(n_boot, n))])
+    scores = np.array(
+        [metric(y_true[idx], y_pred[idx]) for idx in rng.integers(0, n, size=(n_boot, n))]
+    )
     lo, hi = np.quantile(scores, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(lo), float(hi)
 
@@ -155,9 +178,11 @@ def test_bootstrap_ci_agrees_with_the_hand_written_bootstrap(n, level, seed):
         np.testing.assert_allclose(ours, oracle, atol=0.01)
         assert ours[0] <= metric(y, pred) <= ours[1]
     scores = np.eye(10)[pred] + 0.1 * np.random.default_rng(seed).random((n, 10))  # 2-D scores
-    np.testing.assert_allclose(bootstrap_ci(y, scores, n_boot=500, level=level, seed=seed),
-                               _bootstrap_ci_by_hand(y, pred, n_boot=500, level=level, seed=seed),
-                               atol=0.01)
+    np.testing.assert_allclose(
+        bootstrap_ci(y, scores, n_boot=500, level=level, seed=seed),
+        _bootstrap_ci_by_hand(y, pred, n_boot=500, level=level, seed=seed),
+        atol=0.01,
+    )
 
 
 def test_bootstrap_ci():

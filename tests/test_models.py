@@ -2,12 +2,19 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
 from resnet_utils import models
-from resnet_utils.models import (BasicBlock, PadShortcut, ResidualBlock, build_model, cifar_resnet,
-                                 count_parameters)
+from resnet_utils.models import (
+    BasicBlock,
+    PadShortcut,
+    ResidualBlock,
+    build_model,
+    cifar_resnet,
+    count_parameters,
+)
 
 IMAGENET = [("resnet18", 11_689_512), ("resnet34", 21_797_672), ("resnet50", 25_557_032)]
 
@@ -257,3 +264,145 @@ def test_backbone_features_are_the_inputs_of_fc():
     assert model.training  # the mode is restored
     with pytest.raises(TypeError, match="fc"):
         backbone_features(nn.Linear(2, 2), x)
+
+
+# --- the pre-activation network (He et al. 2016b) and networks without batch norm ---------------
+
+@pytest.mark.parametrize("depth", sorted(TABLE6))
+def test_preact_has_the_same_parameter_count_as_the_original(depth):
+    """Same layers, rearranged: BN before each conv and one final BN, no BN after the stem."""
+    model = cifar_resnet(depth, preact=True)
+    n = count_parameters(model)
+    assert n == count_parameters(cifar_resnet(depth)) == _cifar_params_by_hand(depth)
+    digits = 1 if depth == 110 else 2
+    assert f"{n / 1e6:.{digits}f}M" == TABLE6[depth]  # ResNet-110 pre-activation: 1.7M
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert len(convs) + 1 == depth
+    blocks = [m for m in model.modules() if isinstance(m, models.PreActBlock)]
+    assert len(blocks) == 3 * (depth - 2) // 6
+    assert not any(isinstance(m, BasicBlock) for m in model.modules())
+
+
+def test_preact_network_layout():
+    model = cifar_resnet(20, in_channels=1, width=8, preact=True)
+    assert not hasattr(model, "bn1") and isinstance(model.bn_final, nn.BatchNorm2d)
+    assert model.bn_final.num_features == 32
+    first2 = model.layer2[0]
+    assert first2.bn1.num_features == 8 and first2.bn2.num_features == 16  # BN of the block's input
+    assert isinstance(first2.downsample, PadShortcut) and model.layer1[0].downsample is None
+    assert model(torch.randn(3, 1, 8, 8)).shape == (3, 10)
+    names = [n for n, _ in models.residual_blocks(model)]
+    assert names == [f"layer{s}.{i}" for s in (1, 2, 3) for i in range(3)]
+    with_b = cifar_resnet(20, preact=True, shortcut="B")
+    assert isinstance(with_b.layer2[0].downsample, nn.Conv2d)  # a bare 1x1 conv, no BN
+    assert count_parameters(with_b) == count_parameters(cifar_resnet(20, shortcut="B")) - 2 * (32 + 64)
+
+
+def _preact_block_by_hand(block, x):
+    """x + conv2(relu(bn2(conv1(relu(bn1(x)))))) with torch.nn.functional, from the paper's eq."""
+    def bn(m, t):
+        return F.batch_norm(t, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, m.eps)
+
+    out = F.conv2d(F.relu(bn(block.bn1, x)), block.conv1.weight, stride=block.stride, padding=1)
+    return x + F.conv2d(F.relu(bn(block.bn2, out)), block.conv2.weight, padding=1)
+
+
+def test_preact_block_computes_the_papers_formula():
+    torch.manual_seed(0)
+    block = models.PreActBlock(6, 6)
+    for bn in (block.bn1, block.bn2):  # non-trivial statistics and affine parameters
+        nn.init.normal_(bn.weight)
+        nn.init.normal_(bn.bias)
+        bn.running_mean.normal_()
+        bn.running_var.uniform_(0.5, 2)
+    block.eval()
+    x = torch.randn(2, 6, 5, 5)
+    torch.testing.assert_close(block(x), _preact_block_by_hand(block, x))
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_preact_block_identity_path(train):
+    """With the branch's last conv at zero the block is the identity for *any* input, and the
+    gradient reaches x unchanged; the original block clips negative inputs (ReLU after the sum)."""
+    torch.manual_seed(0)
+    block = models.PreActBlock(8, 8).train(train)
+    nn.init.zeros_(block.conv2.weight)
+    x = torch.randn(4, 8, 5, 5, requires_grad=True)  # negative values included
+    out = block(x)
+    assert torch.equal(out, x)
+    g = torch.randn_like(x)
+    (grad,) = torch.autograd.grad(out, x, g)
+    assert torch.equal(grad, g)  # dL/dx_l = dL/dx_{l+1} (1 + dF/dx_l), and dF/dx_l = 0 here
+    original = BasicBlock(8, 8).train(train)
+    nn.init.zeros_(original.bn2.weight)
+    assert not torch.equal(original(x.detach()), x.detach())
+
+
+def test_preact_block_gradient_contains_the_upstream_gradient():
+    """He et al. 2016b, eq. 5: dL/dx_l = dL/dx_L + dL/dx_L * d(sum F)/dx_l, checked with autograd."""
+    torch.manual_seed(0)
+    stack = nn.Sequential(*[models.PreActBlock(4, 4) for _ in range(3)]).eval()
+    x = torch.randn(2, 4, 5, 5, requires_grad=True)
+    out = stack(x)
+    g = torch.randn_like(out)  # dL/dx_L
+    (total,) = torch.autograd.grad(out, x, g)
+    residual = lambda t: stack(t) - t  # sum of the branches, F_1 + ... + F_L
+    (through_branches,) = torch.autograd.grad(residual(x), x, g)
+    torch.testing.assert_close(total, g + through_branches)
+
+
+def test_preact_block_without_residual_is_the_branch():
+    torch.manual_seed(0)
+    block = models.PreActBlock(4, 4, residual=False).eval()
+    x = torch.randn(2, 4, 5, 5)
+    torch.testing.assert_close(block(x), _preact_block_by_hand(block, x) - x)
+
+
+@pytest.mark.parametrize("preact", [False, True])
+@pytest.mark.parametrize("residual", [False, True])
+def test_norm_layer_none_has_no_batch_norm(residual, preact):
+    model = cifar_resnet(20, in_channels=1, width=4, residual=residual, preact=preact,
+                         norm_layer=None)
+    assert not any(isinstance(m, nn.modules.batchnorm._NormBase) for m in model.modules())
+    x = torch.randn(2, 1, 8, 8, requires_grad=True)
+    model(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    x2 = x.detach().clone()
+    model(x2)
+    torch.testing.assert_close(x2, x.detach())  # no in-place ReLU overwrote the input
+
+
+def test_convolutions_start_from_he_initialisation():
+    """kaiming_normal_(mode="fan_out", nonlinearity="relu"): std sqrt(2 / (C_out k k)), mean 0."""
+    torch.manual_seed(0)
+    for preact in (False, True):
+        model = cifar_resnet(20, preact=preact, norm_layer=None)
+        for conv in (model.layer3[1].conv1, model.layer3[2].conv2):  # 64*64*9 weights each
+            w = conv.weight
+            expected = (2 / (w.shape[0] * w.shape[2] * w.shape[3])) ** 0.5
+            assert abs(w.std().item() / expected - 1) < 0.02 and abs(w.mean().item()) < 0.01 * expected
+
+
+def test_preact_arguments_are_checked_and_rebuild_keeps_them():
+    from torchvision.ops import FrozenBatchNorm2d
+
+    with pytest.raises(TypeError, match="preact"):
+        cifar_resnet(20, preact="yes")
+    with pytest.raises(ValueError, match="zero_init_residual"):
+        cifar_resnet(20, preact=True, zero_init_residual=True)
+    torch.manual_seed(0)
+    model = cifar_resnet(14, in_channels=1, width=4, preact=True)
+    model.train()
+    model(torch.randn(8, 1, 8, 8))
+    model.eval()
+    frozen = models.rebuild(model, FrozenBatchNorm2d)
+    assert frozen.preact
+    x = torch.randn(2, 1, 8, 8)
+    torch.testing.assert_close(frozen(x), model(x))
+
+
+def test_plot_architecture_draws_the_preact_network():
+    from resnet_utils.plots import plot_architecture
+
+    fig = plot_architecture(cifar_resnet(20, in_channels=1, width=4, preact=True), (1, 1, 8, 8))
+    assert len(fig.axes[0].patches) == 1 + 9 + 1 + 9  # stem, blocks, head, shortcut arcs

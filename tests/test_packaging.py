@@ -3,8 +3,9 @@
 import ast
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import resnet_utils
 
@@ -36,7 +37,7 @@ def _imported_distributions(paths):
 
 def test_dependencies_are_exactly_what_the_package_imports():
     extras = PYPROJECT["optional-dependencies"]
-    optional = {"widgets.py": "widgets", "student.py": "classroom"}
+    optional = {"widgets.py": "widgets", "student.py": "classroom", "grade.py": "teacher"}
     core = [p for p in (ROOT / "resnet_utils").glob("*.py") if p.name not in optional]
     assert _imported_distributions(core) == _names(PYPROJECT["dependencies"])
     for module, extra in optional.items():
@@ -49,7 +50,6 @@ def test_version_is_the_distribution_version():
 
 
 def test_the_package_docstring_describes_every_module():
-    modules = {p.stem for p in (ROOT / "resnet_utils").glob("*.py")
-               if not p.stem.startswith("_")}
+    modules = {p.stem for p in (ROOT / "resnet_utils").glob("*.py") if not p.stem.startswith("_")}
     described = set(re.findall(r"^``(\w+)``", resnet_utils.__doc__, flags=re.M))
     assert described == modules

@@ -10,9 +10,14 @@ from resnet_utils.train import History
 
 def _history(val=True):
     nan = float("nan")
-    return History(train_loss=[2.0, 1.0, 0.5], train_acc=[0.3, 0.6, 0.9],
-                   val_loss=[2.1, 1.2, 0.7] if val else [nan] * 3,
-                   val_acc=[0.25, 0.55, 0.85] if val else [nan] * 3, lr=[0.1] * 3, seconds=[1.0] * 3)
+    return History(
+        train_loss=[2.0, 1.0, 0.5],
+        train_acc=[0.3, 0.6, 0.9],
+        val_loss=[2.1, 1.2, 0.7] if val else [nan] * 3,
+        val_acc=[0.25, 0.55, 0.85] if val else [nan] * 3,
+        lr=[0.1] * 3,
+        seconds=[1.0] * 3,
+    )
 
 
 def test_plot_history_draws_train_and_validation():
@@ -31,13 +36,16 @@ def test_show_images_grid():
     assert len(show_images(torch.rand(3, 3, 8, 8)).axes) == 3
 
 
-@pytest.mark.parametrize("call,exc", [
-    (lambda: plot_history([1, 2]), TypeError),
-    (lambda: plot_history(History()), ValueError),
-    (lambda: show_images(torch.rand(8, 8)), ValueError),
-    (lambda: show_images(torch.rand(2, 1, 8, 8), labels=["a"]), ValueError),
-    (lambda: show_images(torch.rand(2, 1, 8, 8), ncols=0), ValueError),
-])
+@pytest.mark.parametrize(
+    "call,exc",
+    [
+        (lambda: plot_history([1, 2]), TypeError),
+        (lambda: plot_history(History()), ValueError),
+        (lambda: show_images(torch.rand(8, 8)), ValueError),
+        (lambda: show_images(torch.rand(2, 1, 8, 8), labels=["a"]), ValueError),
+        (lambda: show_images(torch.rand(2, 1, 8, 8), ncols=0), ValueError),
+    ],
+)
 def test_bad_arguments(call, exc):
     with pytest.raises(exc):
         call()
@@ -80,7 +88,10 @@ def test_plot_architecture_draws_one_arc_per_shortcut():
         patches = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
         return len(patches), sum(p.get_linestyle() in ("--", "dashed") for p in patches)
 
-    assert arcs(plot_architecture(resnet18(), (1, 3, 64, 64))) == (8, 3)  # 3 stages start with a projection
+    assert arcs(plot_architecture(resnet18(), (1, 3, 64, 64))) == (
+        8,
+        3,
+    )  # 3 stages start with a projection
     assert arcs(plot_architecture(cifar_resnet(20), (1, 3, 32, 32))) == (9, 2)
     assert arcs(plot_architecture(cifar_resnet(20, residual=False), (1, 3, 32, 32))) == (0, 0)
     with pytest.raises(ValueError, match="residual blocks"):
@@ -98,7 +109,9 @@ def test_live_plot_updates_one_display(monkeypatch):
         def update(self, fig):
             updates.append(fig)
 
-    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: shown.append(fig) or Handle())
+    monkeypatch.setattr(
+        IPython.display, "display", lambda fig, display_id: shown.append(fig) or Handle()
+    )
     live = LivePlot()
     h = _history()
     live(h)

@@ -7,8 +7,14 @@ import torch
 import torch.nn.functional as F
 
 from resnet_utils.models import cifar_resnet
-from resnet_utils.pretrain import (ContrastiveViews, PretrainConfig, contrastive_views, nearest_neighbours, nt_xent,
-                                   pretrain_contrastive)
+from resnet_utils.pretrain import (
+    ContrastiveViews,
+    PretrainConfig,
+    contrastive_views,
+    nearest_neighbours,
+    nt_xent,
+    pretrain_contrastive,
+)
 
 
 def _nt_xent_loop(z1, z2, t):
@@ -26,7 +32,10 @@ def _nt_xent_loop(z1, z2, t):
 @pytest.mark.parametrize("n,d,t", [(2, 3, 0.5), (5, 8, 0.1), (7, 4, 1.0)])
 def test_nt_xent_matches_the_formula(n, d, t):
     g = torch.Generator().manual_seed(n)
-    z1, z2 = torch.randn(n, d, generator=g, dtype=torch.float64), torch.randn(n, d, generator=g, dtype=torch.float64)
+    z1, z2 = (
+        torch.randn(n, d, generator=g, dtype=torch.float64),
+        torch.randn(n, d, generator=g, dtype=torch.float64),
+    )
     assert nt_xent(z1, z2, t).item() == pytest.approx(_nt_xent_loop(z1, z2, t), rel=1e-9)
 
 
@@ -35,12 +44,15 @@ def test_nt_xent_rewards_matching_views():
     assert nt_xent(z, z, 0.1) < nt_xent(z, z.roll(1, 0), 0.1)
 
 
-@pytest.mark.parametrize("args,exc,word", [
-    ((torch.randn(3, 4), torch.randn(2, 4)), ValueError, "same shape"),
-    ((torch.randn(1, 4), torch.randn(1, 4)), ValueError, "at least 2"),
-    ((torch.randn(3), torch.randn(3)), ValueError, "z1"),
-    ((torch.randn(3, 4), torch.randn(3, 4), 0.0), ValueError, "temperature"),
-])
+@pytest.mark.parametrize(
+    "args,exc,word",
+    [
+        ((torch.randn(3, 4), torch.randn(2, 4)), ValueError, "same shape"),
+        ((torch.randn(1, 4), torch.randn(1, 4)), ValueError, "at least 2"),
+        ((torch.randn(3), torch.randn(3)), ValueError, "z1"),
+        ((torch.randn(3, 4), torch.randn(3, 4), 0.0), ValueError, "temperature"),
+    ],
+)
 def test_nt_xent_bad_input(args, exc, word):
     with pytest.raises(exc, match=word):
         nt_xent(*args)
@@ -60,8 +72,12 @@ def test_pretraining_changes_the_backbone_not_the_head():
     fc_before = {k: v.clone() for k, v in model.fc.state_dict().items()}
     conv_before = model.conv1.weight.detach().clone()
     X = torch.rand(16, 1, 8, 8)
-    history = pretrain_contrastive(model, X, PretrainConfig(num_epochs=3, batch_size=8, device="cpu",
-                                                            progress=False), views=contrastive_views(8))
+    history = pretrain_contrastive(
+        model,
+        X,
+        PretrainConfig(num_epochs=3, batch_size=8, device="cpu", progress=False),
+        views=contrastive_views(8),
+    )
     assert len(history.loss) == 3 and all(math.isfinite(v) for v in history.loss)
     assert isinstance(model.fc, torch.nn.Linear)
     assert all(torch.equal(model.fc.state_dict()[k], v) for k, v in fc_before.items())
@@ -93,6 +109,7 @@ def test_views_crop_inside_the_image():
 
 def test_views_rotation_matches_torchvision():
     from torchvision.transforms.v2 import functional as TF
+
     views = ContrastiveViews(16, scale=(1.0, 1.0), ratio=(1.0, 1.0), degrees=15, blur_p=0)
     X = torch.zeros(1, 1, 16, 16)
     X[..., 4:12, 7:9] = 1.0  # a bar, away from the border
@@ -109,6 +126,7 @@ def test_views_rotation_matches_torchvision():
 
 def test_views_blur_matches_torchvision():
     from torchvision.transforms.v2 import functional as TF
+
     X = torch.rand(3, 2, 9, 9)
     sigmas = torch.tensor([0.3, 0.7, 1.0])
     ours = ContrastiveViews.blur(X, sigmas)
@@ -125,11 +143,17 @@ def test_views_single_image_batch_and_seed():
     assert views(X[0]).shape == X[0].shape
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"size": 2}, "size"), ({"size": 8, "scale": (0.0, 1.0)}, "scale"), ({"size": 8, "ratio": (2.0, 1.0)}, "ratio"),
-    ({"size": 8, "degrees": -1}, "degrees"), ({"size": 8, "blur_p": 1.5}, "blur_p"),
-    ({"size": 8, "sigma": (0.0, 1.0)}, "sigma"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"size": 2}, "size"),
+        ({"size": 8, "scale": (0.0, 1.0)}, "scale"),
+        ({"size": 8, "ratio": (2.0, 1.0)}, "ratio"),
+        ({"size": 8, "degrees": -1}, "degrees"),
+        ({"size": 8, "blur_p": 1.5}, "blur_p"),
+        ({"size": 8, "sigma": (0.0, 1.0)}, "sigma"),
+    ],
+)
 def test_views_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
         ContrastiveViews(**kwargs)
@@ -146,7 +170,11 @@ def _neighbours_by_hand(X, k):
     flat = flat - flat.mean(0)
     index = []
     for i in range(len(X)):
-        sims = [(float(flat[i] @ flat[j] / (flat[i].norm() * flat[j].norm())), j) for j in range(len(X)) if j != i]
+        sims = [
+            (float(flat[i] @ flat[j] / (flat[i].norm() * flat[j].norm())), j)
+            for j in range(len(X))
+            if j != i
+        ]
         index.append([j for _, j in sorted(sims, reverse=True)[:k]])
     return torch.tensor(index)
 
@@ -169,8 +197,10 @@ def test_nearest_neighbours_find_the_shifted_copy():
     assert torch.equal(nn1, torch.cat([torch.arange(10, 20), torch.arange(10)]))
 
 
-@pytest.mark.parametrize("args,word", [((torch.rand(5, 4), 5), "k"), ((torch.rand(5, 4), 0), "k"),
-                                       ((torch.rand(5), 1), "X")])
+@pytest.mark.parametrize(
+    "args,word",
+    [((torch.rand(5, 4), 5), "k"), ((torch.rand(5, 4), 0), "k"), ((torch.rand(5), 1), "X")],
+)
 def test_nearest_neighbours_bad_input(args, word):
     with pytest.raises(ValueError, match=word):
         nearest_neighbours(*args)
@@ -186,16 +216,24 @@ def test_neighbour_partners_are_used():
         return batch
 
     model = cifar_resnet(8, num_classes=3, in_channels=1, width=4)
-    pretrain_contrastive(model, X, PretrainConfig(num_epochs=1, batch_size=8, neighbours=1, device="cpu",
-                                                  progress=False), views=views)
+    pretrain_contrastive(
+        model,
+        X,
+        PretrainConfig(num_epochs=1, batch_size=8, neighbours=1, device="cpu", progress=False),
+        views=views,
+    )
     first, second = seen
     partner = nearest_neighbours(X, 1)[:, 0]
     for a, b in zip(first, second):
         i = next(j for j in range(8) if torch.equal(X[j], a))
         assert torch.equal(b, X[partner[i]])
     seen.clear()
-    pretrain_contrastive(model, X, PretrainConfig(num_epochs=1, batch_size=8, neighbours=0, device="cpu",
-                                                  progress=False), views=views)
+    pretrain_contrastive(
+        model,
+        X,
+        PretrainConfig(num_epochs=1, batch_size=8, neighbours=0, device="cpu", progress=False),
+        views=views,
+    )
     assert torch.equal(seen[0], seen[1])  # SimCLR: two views of the same images
 
 
@@ -203,5 +241,8 @@ def test_neighbours_bad_arguments():
     with pytest.raises(ValueError, match="neighbours"):
         PretrainConfig(neighbours=-1)
     with pytest.raises(ValueError, match="neighbours"):
-        pretrain_contrastive(cifar_resnet(8, in_channels=1), torch.rand(4, 1, 8, 8),
-                             PretrainConfig(neighbours=4, progress=False))
+        pretrain_contrastive(
+            cifar_resnet(8, in_channels=1),
+            torch.rand(4, 1, 8, 8),
+            PretrainConfig(neighbours=4, progress=False),
+        )

@@ -11,8 +11,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from resnet_utils import data, finetune, metrics, models, ops, plots, pretrain, runtime, train, widgets
-from resnet_utils.checkpoint import load_checkpoint, save_checkpoint
+from resnet_utils import (
+    data,
+    finetune,
+    metrics,
+    models,
+    ops,
+    plots,
+    pretrain,
+    runtime,
+    train,
+    widgets,
+)
+from resnet_utils.checkpoint import load_checkpoint
 
 X4 = torch.zeros(1, 1, 8, 8)
 W4 = torch.zeros(1, 1, 3, 3)
@@ -27,14 +38,39 @@ API_CASES = [
     ("unknown arch", lambda: models.build_model("alexnet"), ValueError, "arch"),
     ("block stride 0", lambda: models.ResidualBlock(4, 4, stride=0), ValueError, "stride"),
     ("ResNet layers", lambda: models.ResNet(models.BasicBlock, [2, 2]), ValueError, "layers"),
-    ("trace unknown module", lambda: models.trace_shapes(models.cifar_resnet(8), torch.zeros(1, 3, 8, 8), ["x"]), ValueError, "names"),
+    (
+        "trace unknown module",
+        lambda: models.trace_shapes(models.cifar_resnet(8), torch.zeros(1, 3, 8, 8), ["x"]),
+        ValueError,
+        "names",
+    ),
     ("digits size 2", lambda: data.load_digits(size=2), ValueError, "size"),
     ("val_size 1.0", lambda: data.load_digits(val_size=1.0), ValueError, "val_size"),
     ("normalize name", lambda: data.load_digits(normalize="z"), ValueError, "normalize"),
-    ("batch_size 0", lambda: data.make_loaders(data.load_digits(), batch_size=0), ValueError, "batch_size"),
-    ("num_workers -1", lambda: data.make_loaders(data.load_digits(), num_workers=-1), ValueError, "num_workers"),
-    ("per_class too many", lambda: data.subset_per_class(data.load_digits().train, 500), ValueError, "per_class"),
-    ("cifar missing", lambda: data.cifar10("/nonexistent/root"), FileNotFoundError, "download=True"),
+    (
+        "batch_size 0",
+        lambda: data.make_loaders(data.load_digits(), batch_size=0),
+        ValueError,
+        "batch_size",
+    ),
+    (
+        "num_workers -1",
+        lambda: data.make_loaders(data.load_digits(), num_workers=-1),
+        ValueError,
+        "num_workers",
+    ),
+    (
+        "per_class too many",
+        lambda: data.subset_per_class(data.load_digits().train, 500),
+        ValueError,
+        "per_class",
+    ),
+    (
+        "cifar missing",
+        lambda: data.cifar10("/nonexistent/root"),
+        FileNotFoundError,
+        "download=True",
+    ),
     ("device name", lambda: runtime.resolve_device("gpu0"), ValueError, "device"),
     ("negative seed", lambda: runtime.seed_everything(-3), ValueError, "seed"),
     ("epochs 0", lambda: train.TrainConfig(num_epochs=0), ValueError, "num_epochs"),
@@ -42,23 +78,73 @@ API_CASES = [
     ("lr NaN", lambda: train.TrainConfig(lr=float("nan")), ValueError, "lr"),
     ("schedule name", lambda: train.TrainConfig(schedule="exp"), ValueError, "schedule"),
     ("precision name", lambda: train.TrainConfig(precision="int8"), ValueError, "precision"),
-    ("fit without loader", lambda: train.fit(models.cifar_resnet(8), [1, 2]), TypeError, "train_loader"),
+    (
+        "fit without loader",
+        lambda: train.fit(models.cifar_resnet(8), [1, 2]),
+        TypeError,
+        "train_loader",
+    ),
     ("evaluate non-model", lambda: train.evaluate("m", None), TypeError, "model"),
     ("conv 3-D input", lambda: ops.conv2d_naive(torch.zeros(1, 8, 8), W4), ValueError, "input"),
-    ("conv channel mismatch", lambda: ops.conv2d_unfold(X4, torch.zeros(1, 2, 3, 3)), ValueError, "input channels"),
+    (
+        "conv channel mismatch",
+        lambda: ops.conv2d_unfold(X4, torch.zeros(1, 2, 3, 3)),
+        ValueError,
+        "input channels",
+    ),
     ("conv padding -1", lambda: ops.conv2d_unfold(X4, W4, padding=-1), ValueError, "padding"),
     ("kernel too big", lambda: ops.conv_output_size(4, 7), ValueError, "kernel_size"),
-    ("metrics lengths", lambda: metrics.classification_metrics([0, 1], [[0.5, 0.5]]), ValueError, "same length"),
+    (
+        "metrics lengths",
+        lambda: metrics.classification_metrics([0, 1], [[0.5, 0.5]]),
+        ValueError,
+        "same length",
+    ),
     ("metrics 1-D probs", lambda: metrics.classification_metrics([0], [0.5]), ValueError, "2-D"),
-    ("metrics label range", lambda: metrics.classification_metrics([5], [[0.5, 0.5]]), ValueError, "outside"),
-    ("bootstrap level", lambda: metrics.bootstrap_ci([0, 1], [0, 1], level=2.0), ValueError, "level"),
+    (
+        "metrics label range",
+        lambda: metrics.classification_metrics([5], [[0.5, 0.5]]),
+        ValueError,
+        "outside",
+    ),
+    (
+        "bootstrap level",
+        lambda: metrics.bootstrap_ci([0, 1], [0, 1], level=2.0),
+        ValueError,
+        "level",
+    ),
     ("plot empty history", lambda: plots.plot_history(train.History()), ValueError, "history"),
-    ("explorer kernel", lambda: widgets.ConvExplorer(torch.zeros(8, 8), kernel="blur"), ValueError, "kernel"),
-    ("nt_xent shapes", lambda: pretrain.nt_xent(torch.zeros(3, 2), torch.zeros(4, 2)), ValueError, "same shape"),
+    (
+        "explorer kernel",
+        lambda: widgets.ConvExplorer(torch.zeros(8, 8), kernel="blur"),
+        ValueError,
+        "kernel",
+    ),
+    (
+        "nt_xent shapes",
+        lambda: pretrain.nt_xent(torch.zeros(3, 2), torch.zeros(4, 2)),
+        ValueError,
+        "same shape",
+    ),
     ("pretrained arch", lambda: finetune.load_pretrained("resnet152"), ValueError, "resnet152"),
-    ("checkpoint missing", lambda: finetune.load_pretrained("resnet8", checkpoint="/nonexistent.pt"), FileNotFoundError, "nonexistent"),
-    ("head classes 0", lambda: finetune.replace_head(models.cifar_resnet(8), 0), ValueError, "num_classes"),
-    ("load missing checkpoint", lambda: load_checkpoint("/nonexistent/last.pt"), FileNotFoundError, "does not exist"),
+    (
+        "checkpoint missing",
+        lambda: finetune.load_pretrained("resnet8", checkpoint="/nonexistent.pt"),
+        FileNotFoundError,
+        "nonexistent",
+    ),
+    (
+        "head classes 0",
+        lambda: finetune.replace_head(models.cifar_resnet(8), 0),
+        ValueError,
+        "num_classes",
+    ),
+    (
+        "load missing checkpoint",
+        lambda: load_checkpoint("/nonexistent/last.pt"),
+        FileNotFoundError,
+        "does not exist",
+    ),
 ]
 
 
@@ -66,11 +152,15 @@ API_CASES = [
 def test_api_bad_input(description, call, exc, word):
     with pytest.raises(exc) as info:
         call()
-    assert word in str(info.value), f"{description}: message {str(info.value)!r} does not name {word!r}"
+    assert word in str(info.value), (
+        f"{description}: message {str(info.value)!r} does not name {word!r}"
+    )
 
 
 def _cli(module, *args, cwd=None):
-    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 CLI_CASES = [
@@ -90,7 +180,9 @@ CLI_CASES = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module,args,word", CLI_CASES, ids=[f"{m}:{' '.join(a)}" for m, a, _ in CLI_CASES])
+@pytest.mark.parametrize(
+    "module,args,word", CLI_CASES, ids=[f"{m}:{' '.join(a)}" for m, a, _ in CLI_CASES]
+)
 def test_cli_bad_input_one_line(module, args, word):
     proc = _cli(f"resnet_utils.{module}", *args, "--quiet")
     err = proc.stderr.strip()
@@ -103,7 +195,11 @@ def test_cli_bad_input_one_line(module, args, word):
 def test_cli_corrupt_checkpoint_on_resume(tmp_path):
     (tmp_path / "last.pt").write_bytes(b"\x00garbage")
     proc = _cli("resnet_utils.train", "--resume", "--checkpoint", str(tmp_path), "--quiet")
-    assert proc.returncode == 1 and "corrupted" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert (
+        proc.returncode == 1
+        and "corrupted" in proc.stderr
+        and len(proc.stderr.strip().splitlines()) == 1
+    )
 
 
 TRAIN_ARGS = ["--arch", "resnet8", "--num-epochs", "10", "--quiet", "--seed", "3"]
@@ -114,8 +210,11 @@ def test_kill_9_and_resume_matches_an_uninterrupted_run(tmp_path):
     full = _cli("resnet_utils.train", *TRAIN_ARGS, "--json", str(tmp_path / "full.json"))
     assert full.returncode == 0, full.stderr
     ck = tmp_path / "ck"
-    proc = subprocess.Popen([sys.executable, "-m", "resnet_utils.train", *TRAIN_ARGS, "--checkpoint", str(ck)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "resnet_utils.train", *TRAIN_ARGS, "--checkpoint", str(ck)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     killed_at = None
     while time.time() < deadline and proc.poll() is None:
@@ -128,13 +227,25 @@ def test_kill_9_and_resume_matches_an_uninterrupted_run(tmp_path):
                 break
         time.sleep(0.01)
     assert killed_at is not None and killed_at < 10, "the run was not killed mid-training"
-    assert load_checkpoint(ck / "last.pt")["epoch"] >= killed_at  # the checkpoint survived the kill
-    resumed = _cli("resnet_utils.train", *TRAIN_ARGS, "--checkpoint", str(ck), "--resume",
-                   "--json", str(tmp_path / "resumed.json"))
+    assert (
+        load_checkpoint(ck / "last.pt")["epoch"] >= killed_at
+    )  # the checkpoint survived the kill
+    resumed = _cli(
+        "resnet_utils.train",
+        *TRAIN_ARGS,
+        "--checkpoint",
+        str(ck),
+        "--resume",
+        "--json",
+        str(tmp_path / "resumed.json"),
+    )
     assert resumed.returncode == 0, resumed.stderr
     a, b = (json.loads((tmp_path / f).read_text()) for f in ("full.json", "resumed.json"))
     assert a["weights_sha256"] == b["weights_sha256"]
-    assert a["test_accuracy"] == b["test_accuracy"] and a["history"]["train_loss"] == b["history"]["train_loss"]
+    assert (
+        a["test_accuracy"] == b["test_accuracy"]
+        and a["history"]["train_loss"] == b["history"]["train_loss"]
+    )
     assert not [p for p in ck.iterdir() if p.name != "last.pt"]  # no temporary files left
 
 
@@ -150,8 +261,18 @@ def _without_timings(result):
 def test_same_seed_same_json(tmp_path):
     runs = []
     for name in ("a", "b"):
-        proc = _cli("resnet_utils.train", "--arch", "resnet8", "--num-epochs", "3", "--quiet", "--seed", "5",
-                    "--json", str(tmp_path / f"{name}.json"))
+        proc = _cli(
+            "resnet_utils.train",
+            "--arch",
+            "resnet8",
+            "--num-epochs",
+            "3",
+            "--quiet",
+            "--seed",
+            "5",
+            "--json",
+            str(tmp_path / f"{name}.json"),
+        )
         assert proc.returncode == 0, proc.stderr
         runs.append(json.loads((tmp_path / f"{name}.json").read_text()))
     assert _without_timings(runs[0]) == _without_timings(runs[1])
@@ -167,8 +288,18 @@ def test_notebook_results_repeat():
     outputs = []
     for _ in range(2):
         nb = nbformat.read(path, as_version=4)
-        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         tagged = [c for c in nb.cells if "result" in c.get("metadata", {}).get("tags", [])]
         assert tagged, "tag the cells whose printed numbers must repeat with 'result'"
-        outputs.append([[o.get("text", "") for o in c.outputs if o.get("output_type") == "stream"] for c in tagged])
+        outputs.append(
+            [
+                [o.get("text", "") for o in c.outputs if o.get("output_type") == "stream"]
+                for c in tagged
+            ]
+        )
     assert outputs[0] == outputs[1]

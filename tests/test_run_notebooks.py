@@ -22,10 +22,16 @@ def _notebook(path: Path, *cells) -> Path:
     nb = nbformat.v4.new_notebook()
     for cell in cells:
         source, tags = cell if isinstance(cell, tuple) else (cell, [])
-        nb.cells.append(nbformat.v4.new_markdown_cell(source) if source.startswith("# md")
-                        else nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+        nb.cells.append(
+            nbformat.v4.new_markdown_cell(source)
+            if source.startswith("# md")
+            else nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+        )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, path)
     return path
 
@@ -33,13 +39,19 @@ def _notebook(path: Path, *cells) -> Path:
 def _run(*args, env=None):
     """Run the tool; without --cache in ``args``, with --no-cache (never the book's own cache)."""
     extra = [] if "--cache" in args else ["--no-cache"]
-    return subprocess.run([sys.executable, str(TOOL), *map(str, args), *extra],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run(
+        [sys.executable, str(TOOL), *map(str, args), *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 def _guard(*args):
-    return subprocess.run([sys.executable, str(GUARD), *map(str, args)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(GUARD), *map(str, args)], capture_output=True, text=True, timeout=60
+    )
 
 
 def _sources(root: Path) -> Path:
@@ -99,15 +111,31 @@ def test_missing_notebook_is_a_clear_error(tmp_path):
 def test_budgets_grow_on_a_machine_slower_than_the_reference(tmp_path):
     slow = _notebook(tmp_path / "b_slow.ipynb", "import time; time.sleep(8)")
     # a reference far faster than any machine: the 7 s budget grows past the notebook's 8 s
-    scaled = _run(slow, "--max-notebook", "7", "--scale-to-machine", "--reference-ms", "0.01",
-                  "--out", tmp_path / "t")
+    scaled = _run(
+        slow,
+        "--max-notebook",
+        "7",
+        "--scale-to-machine",
+        "--reference-ms",
+        "0.01",
+        "--out",
+        tmp_path / "t",
+    )
     assert scaled.returncode == 0, scaled.stderr
     budgets = json.loads((tmp_path / "t.json").read_text())["budgets"]
     assert budgets["calibration_step_ms"] > 0.01 and budgets["machine_factor"] > 100
     assert budgets["notebook"] == pytest.approx(7 * budgets["machine_factor"])
     # a reference slower than any machine: budgets never shrink, so 7 s still holds and is blown
-    unscaled = _run(slow, "--max-notebook", "7", "--scale-to-machine", "--reference-ms", "1e9",
-                    "--out", tmp_path / "t")
+    unscaled = _run(
+        slow,
+        "--max-notebook",
+        "7",
+        "--scale-to-machine",
+        "--reference-ms",
+        "1e9",
+        "--out",
+        tmp_path / "t",
+    )
     assert unscaled.returncode == 1 and "over the 7 s budget" in unscaled.stderr
     assert json.loads((tmp_path / "t.json").read_text())["budgets"]["machine_factor"] == 1.0
 
@@ -125,12 +153,18 @@ def test_executed_notebooks_are_in_the_books_cache_and_myst_nb_uses_them(tmp_pat
     from myst_nb.core.execute import create_client
 
     # every execution appends to runs.txt: myst-nb must find the outputs, not execute again
-    good = _notebook(tmp_path / "good.ipynb", "# md A chapter",
-                     ("from myst_nb import glue\n"
-                      "with open('runs.txt', 'a') as f:\n    f.write('ran\\n')\n"
-                      "glue('answer', 6 * 7)", ["hide-input"]),
-                     "print('hello from the kernel')",
-                     "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()")
+    good = _notebook(
+        tmp_path / "good.ipynb",
+        "# md A chapter",
+        (
+            "from myst_nb import glue\n"
+            "with open('runs.txt', 'a') as f:\n    f.write('ran\\n')\n"
+            "glue('answer', 6 * 7)",
+            ["hide-input"],
+        ),
+        "print('hello from the kernel')",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()",
+    )
     bad = _notebook(tmp_path / "bad.ipynb", "x = 1", "1 / 0")
     cache = tmp_path / "cache"
     # as in CI, where MPLBACKEND=Agg would keep the figure out of the outputs (and the book)
@@ -167,22 +201,37 @@ def test_executed_notebooks_are_in_the_books_cache_and_myst_nb_uses_them(tmp_pat
 
 @pytest.mark.slow
 def test_student_edition_exercises_run_in_the_chapters_kernel(tmp_path):
-    chapter = ("import math\nresults = []",
-               ("def area(r):\n    return math.pi * r * r\n\n\nradius = 2", ["solution"]))
+    chapter = (
+        "import math\nresults = []",
+        ("def area(r):\n    return math.pi * r * r\n\n\nradius = 2", ["solution"]),
+    )
     # unanswered, the exercise fails its check with the errors a stub causes: tolerated
     # (and it sleeps 8 s in the student edition only, to tell the two times apart)
-    fine = _notebook(tmp_path / "a_fine.ipynb", *chapter,
-                     "results.append(area(1))", "assert radius == 2, 'not yet'",
-                     "import time\ntime.sleep(8 if radius is Ellipsis else 0)")
+    fine = _notebook(
+        tmp_path / "a_fine.ipynb",
+        *chapter,
+        "results.append(area(1))",
+        "assert radius == 2, 'not yet'",
+        "import time\ntime.sleep(8 if radius is Ellipsis else 0)",
+    )
     # a check that fails in a way no unanswered exercise should: not tolerated
-    divides = _notebook(tmp_path / "b_divides.ipynb", *chapter,
-                        "results.append(1 // (0 if radius is Ellipsis else 1))")
+    divides = _notebook(
+        tmp_path / "b_divides.ipynb",
+        *chapter,
+        "results.append(1 // (0 if radius is Ellipsis else 1))",
+    )
     # the solution defined `total` in a loop, which its stub leaves out: a NameError for a student,
     # although the chapter's kernel holds `total`
-    names = _notebook(tmp_path / "c_names.ipynb", "import math",
-                      ("def area(r):\n    return math.pi * r * r\n\n\n"
-                       "for r in range(3):\n    total = area(r)", ["solution"]),
-                      "print(total)")
+    names = _notebook(
+        tmp_path / "c_names.ipynb",
+        "import math",
+        (
+            "def area(r):\n    return math.pi * r * r\n\n\n"
+            "for r in range(3):\n    total = area(r)",
+            ["solution"],
+        ),
+        "print(total)",
+    )
     # IPython runs the solution, but it is no Python the student edition can be made from
     magic = _notebook(tmp_path / "d_magic.ipynb", ("%time x = 1", ["solution"]))
     result = _run(fine, divides, names, magic, "--out", tmp_path / "t")
@@ -226,8 +275,15 @@ def test_the_guard_clears_a_cache_filled_with_other_sources(tmp_path):
     ok = _run(nb, "--cache", cache, "--sources-root", root, "--out", tmp_path / "t")
     assert _cached(cache, nb) is not None
     (root / "requirements.txt").write_text("torch==2.0\n")
-    other = _run(_notebook(tmp_path / "b.ipynb", "y = 2"), "--cache", cache,
-                 "--sources-root", root, "--out", tmp_path / "t")
+    other = _run(
+        _notebook(tmp_path / "b.ipynb", "y = 2"),
+        "--cache",
+        cache,
+        "--sources-root",
+        root,
+        "--out",
+        tmp_path / "t",
+    )
     assert other.returncode == 0 and "cleared" in other.stdout
     assert _cached(cache, nb) is None and _cached(cache, tmp_path / "b.ipynb") is not None
     # sources that change while a notebook runs: its outputs may be of either, so it is not cached
@@ -254,10 +310,12 @@ def test_the_guard_hashes_the_sources_and_nothing_else(tmp_path):
     (root / "resnet_utils" / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"x")
     (root / "notes.txt").write_text("not a source\n")
     assert sources_hash(root) == digest
-    for change in (lambda: (root / "resnet_utils" / "new.py").write_text(""),
-                   lambda: (root / "pyproject.toml").write_text("[project]\nname = 'x'\n"),
-                   lambda: (root / "requirements.txt").write_text("torch\nnumpy\n"),
-                   lambda: (root / "resnet_utils" / "new.py").rename(root / "resnet_utils" / "b")):
+    for change in (
+        lambda: (root / "resnet_utils" / "new.py").write_text(""),
+        lambda: (root / "pyproject.toml").write_text("[project]\nname = 'x'\n"),
+        lambda: (root / "requirements.txt").write_text("torch\nnumpy\n"),
+        lambda: (root / "resnet_utils" / "new.py").rename(root / "resnet_utils" / "b"),
+    ):
         change()
         assert sources_hash(root) != digest
         digest = sources_hash(root)

@@ -40,7 +40,12 @@ def test_device_type_error():
 def test_seed_everything_repeats_all_generators():
     def draw():
         g = seed_everything(7)
-        return random.random(), np.random.rand(), torch.rand(1).item(), torch.rand(1, generator=g).item()
+        return (
+            random.random(),
+            np.random.rand(),
+            torch.rand(1).item(),
+            torch.rand(1, generator=g).item(),
+        )
 
     assert draw() == draw()
     with pytest.raises(ValueError, match="seed"):
@@ -55,14 +60,21 @@ def test_versions():
 def test_stamp_names_versions_and_date():
     import torchvision
 
+    import resnet_utils
     from resnet_utils.runtime import stamp
 
     text = stamp().data
-    assert torch.__version__ in text and torchvision.__version__ in text and versions()["executed"] in text
+    assert f"resnet_utils {resnet_utils.__version__}" in text
+    assert (
+        torch.__version__ in text
+        and torchvision.__version__ in text
+        and versions()["executed"] in text
+    )
 
 
 def test_quiet_native_stderr_silences_fd2_and_restores_it(capfd):
     from resnet_utils.runtime import quiet_native_stderr
+
     os.write(2, b"before\n")
     with quiet_native_stderr():
         os.write(2, b"hidden\n")  # what C++ code does
@@ -101,8 +113,10 @@ def test_bf16_supported_on_the_cpu_agrees_with_the_cpu_flags():
         native = bool(flags & {"amx_bf16", "avx512_bf16"})  # bf16 instructions
         # oneDNN also runs bf16 kernels, converting to fp32, with AVX512 (F, BW, VL, DQ) or
         # AVX2-VNNI-2; PyTorch reports those CPUs as supported too, so they are left unchecked
-        converted = ({"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags
-                     or {"avx_vnni_int8", "avx_ne_convert"} <= flags)
+        converted = {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags or {
+            "avx_vnni_int8",
+            "avx_ne_convert",
+        } <= flags
     elif machine in ("aarch64", "arm64"):
         native = converted = "bf16" in flags
     else:

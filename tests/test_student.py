@@ -51,32 +51,74 @@ def test_stubbed_answer_fails_its_checker():
 
 def test_make_student_notebook(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter"),
-                nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
-                nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]}),
-                nbformat.v4.new_markdown_cell("```{solution-end}\n```"),
-                nbformat.v4.new_code_cell("check_conv2d(my_conv2d)")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Chapter"),
+        nbformat.v4.new_markdown_cell("```{solution-start} ex\n```"),
+        nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]}),
+        nbformat.v4.new_markdown_cell("A model answer: the teacher's only."),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```"),
+        nbformat.v4.new_code_cell("check_conv2d(my_conv2d)"),
+        nbformat.v4.new_markdown_cell("```{solution-start} open\n```"),
+        nbformat.v4.new_markdown_cell("Rubric of an open exercise."),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```"),
+        nbformat.v4.new_markdown_cell("After the exercises."),
+    ]
     src = tmp_path / "01_x.ipynb"
     nbformat.write(nb, src)
     assert make_student_notebook(src, tmp_path / "out" / "01_x.ipynb") == 1
     out = nbformat.read(tmp_path / "out" / "01_x.ipynb", as_version=4)
     sources = [c.source for c in out.cells]
     assert not any("solution-start" in s or "solution-end" in s for s in sources)
-    assert "Student edition" in sources[1] and "check_conv2d(my_conv2d)" in sources[-1]
+    assert "Student edition" in sources[1] and "check_conv2d(my_conv2d)" in sources[-2]
     assert "torch.zeros" not in "".join(sources)
+    assert "model answer" not in "".join(sources) and "Rubric" not in "".join(sources)
+    assert sources[-1] == "After the exercises."
+
+
+def test_no_solution_or_model_answer_reaches_the_student_edition(tmp_path):
+    """Every line of every solution block (code and model answers) is gone from student/."""
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    assert main([str(root), str(tmp_path)]) == 0
+    for path in sorted(root.glob("[0-9][0-9]_*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        student = "\n".join(
+            "".join(c["source"]) for c in json.loads((tmp_path / path.name).read_text())["cells"]
+        )
+        inside, secret, public = False, [], []
+        for c in cells:
+            text = "".join(c["source"])
+            if "{solution-start}" in text:
+                inside = True
+            elif "{solution-end}" in text:
+                inside = False
+            elif not inside:
+                public.append(text)
+            else:
+                secret += [
+                    line.strip()
+                    for line in text.splitlines()
+                    if len(line.strip()) > 12
+                    and not line.strip().startswith(("def ", "class ", "import ", "from ", '"""'))
+                ]
+        public_text = "\n".join(public)  # lines the chapter shows anyway are no secret
+        leaked = [line for line in secret if line in student and line not in public_text]
+        assert not leaked, f"{path.name}: solution lines in the student edition: {leaked[:3]}"
 
 
 def test_every_chapter_solution_is_stubbed(tmp_path):
     root = Path(__file__).resolve().parents[1] / "notebooks"
     assert main([str(root), str(tmp_path)]) == 0
-    for path in sorted(root.glob("0[1-7]_*.ipynb")):
+    for path in sorted(root.glob("[0-9][0-9]_*.ipynb")):
         original = json.loads(path.read_text())
         student = json.loads((tmp_path / path.name).read_text())
-        n_solutions = sum("solution" in c.get("metadata", {}).get("tags", [])
-                          for c in original["cells"])
-        n_stubs = sum("exercise-stub" in c.get("metadata", {}).get("tags", [])
-                      for c in student["cells"])
-        assert n_solutions >= 1 and n_stubs == n_solutions, path.name
+        n_solutions = sum(
+            "solution" in c.get("metadata", {}).get("tags", []) for c in original["cells"]
+        )
+        n_stubs = sum(
+            "exercise-stub" in c.get("metadata", {}).get("tags", []) for c in student["cells"]
+        )
+        assert n_stubs == n_solutions, path.name
+        assert n_solutions >= 1 or path.name.startswith("00_"), path.name
 
 
 def test_cli_errors(tmp_path, capsys):
@@ -93,8 +135,9 @@ def _executed(*cells):
     for tags, ename in cells:
         cell = nbformat.v4.new_code_cell("pass", metadata={"tags": tags})
         if ename:
-            cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue="boom",
-                                                   traceback=[])]
+            cell.outputs = [
+                nbformat.v4.new_output("error", ename=ename, evalue="boom", traceback=[])
+            ]
         nb.cells.append(cell)
     return nb
 
@@ -120,8 +163,10 @@ def test_student_edition_leaves_the_notebook_alone():
     from resnet_utils.student import student_edition
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 1"),
-                nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]})]
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell(SOLUTION, metadata={"tags": ["solution"]}),
+    ]
     before = nbformat.writes(nb)
     edition, stubbed = student_edition(nb)
     assert stubbed == 1 and nbformat.writes(nb) == before

@@ -37,8 +37,17 @@ def test_one_step_equals_hand_written_sgd(tiny_splits):
     """fit's update is SGD with momentum and weight decay, written out by hand."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
     loader = make_loaders(tiny_splits, batch_size=64)[0]  # one batch = one step per epoch
-    config = TrainConfig(num_epochs=1, lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.01,
-                         label_smoothing=0.0, schedule="constant", device="cpu", progress=False)
+    config = TrainConfig(
+        num_epochs=1,
+        lr=0.1,
+        momentum=0.9,
+        nesterov=False,
+        weight_decay=0.01,
+        label_smoothing=0.0,
+        schedule="constant",
+        device="cpu",
+        progress=False,
+    )
     before = [p.detach().clone() for p in model.parameters()]
     torch.manual_seed(config.seed)
     X, y = next(iter(make_loaders(tiny_splits, batch_size=64, seed=config.seed)[0]))
@@ -48,7 +57,9 @@ def test_one_step_equals_hand_written_sgd(tiny_splits):
     grads = torch.autograd.grad(loss, list(ref.parameters()))
     fit(model, loader, None, config)
     for p0, g, p1 in zip(before, grads, model.parameters()):
-        d = g + 0.01 * p0  # weight decay adds lambda * w to the gradient; first momentum buffer = d
+        d = (
+            g + 0.01 * p0
+        )  # weight decay adds lambda * w to the gradient; first momentum buffer = d
         torch.testing.assert_close(p1.detach(), p0 - 0.1 * d)
 
 
@@ -88,11 +99,20 @@ def test_resume_from_partial_run(tiny_splits, tmp_path):
             raise Stop
 
     with pytest.raises(Stop):
-        fit(_model(), make_loaders(tiny_splits, batch_size=16)[0], None,
-            replace(FAST, checkpoint_dir=ck), callback=stop_after_two)
+        fit(
+            _model(),
+            make_loaders(tiny_splits, batch_size=16)[0],
+            None,
+            replace(FAST, checkpoint_dir=ck),
+            callback=stop_after_two,
+        )
     resumed = _model()
-    history = fit(resumed, make_loaders(tiny_splits, batch_size=16)[0], None,
-                  replace(FAST, checkpoint_dir=ck, resume=True))
+    history = fit(
+        resumed,
+        make_loaders(tiny_splits, batch_size=16)[0],
+        None,
+        replace(FAST, checkpoint_dir=ck, resume=True),
+    )
     assert history.num_epochs == 4
     assert state_dict_sha256(resumed) == state_dict_sha256(full)
 
@@ -106,19 +126,22 @@ def test_resume_into_other_architecture_is_named(tiny_splits, tmp_path):
         fit(other, loader, None, replace(FAST, checkpoint_dir=ck, resume=True))
 
 
-@pytest.mark.parametrize("kwargs,exc,word", [
-    (dict(num_epochs=0), ValueError, "num_epochs"),
-    (dict(lr=0), ValueError, "lr"),
-    (dict(lr=-0.1), ValueError, "lr"),
-    (dict(lr="0.1"), TypeError, "lr"),
-    (dict(momentum=1.5), ValueError, "momentum"),
-    (dict(weight_decay=-1), ValueError, "weight_decay"),
-    (dict(label_smoothing=1.0), ValueError, "label_smoothing"),
-    (dict(schedule="linear"), ValueError, "schedule"),
-    (dict(precision="fp8"), ValueError, "precision"),
-    (dict(resume=True), ValueError, "checkpoint_dir"),
-    (dict(momentum=0.0), ValueError, "nesterov"),
-])
+@pytest.mark.parametrize(
+    "kwargs,exc,word",
+    [
+        (dict(num_epochs=0), ValueError, "num_epochs"),
+        (dict(lr=0), ValueError, "lr"),
+        (dict(lr=-0.1), ValueError, "lr"),
+        (dict(lr="0.1"), TypeError, "lr"),
+        (dict(momentum=1.5), ValueError, "momentum"),
+        (dict(weight_decay=-1), ValueError, "weight_decay"),
+        (dict(label_smoothing=1.0), ValueError, "label_smoothing"),
+        (dict(schedule="linear"), ValueError, "schedule"),
+        (dict(precision="fp8"), ValueError, "precision"),
+        (dict(resume=True), ValueError, "checkpoint_dir"),
+        (dict(momentum=0.0), ValueError, "nesterov"),
+    ],
+)
 def test_bad_config(kwargs, exc, word):
     with pytest.raises(exc, match=word):
         TrainConfig(**kwargs)
@@ -140,28 +163,38 @@ def test_fit_bad_arguments(tiny_splits):
 def test_divergence_is_reported(tiny_splits):
     loader = make_loaders(tiny_splits, batch_size=16)[0]
     with pytest.raises(FloatingPointError, match="lr"):
-        fit(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), loader, None,
-            replace(FAST, lr=1e38, schedule="constant", weight_decay=0))
+        fit(
+            nn.Sequential(nn.Flatten(), nn.Linear(64, 2)),
+            loader,
+            None,
+            replace(FAST, lr=1e38, schedule="constant", weight_decay=0),
+        )
 
 
-@pytest.mark.parametrize("argv,word", [
-    (["--dataset", "mnist"], "--dataset"),
-    (["--num-epochs", "0"], "--num-epochs"),
-    (["--lr", "-1"], "--lr"),
-    (["--batch-size", "x"], "--batch-size"),
-    (["--precision", "fp8"], "--precision"),
-])
+@pytest.mark.parametrize(
+    "argv,word",
+    [
+        (["--dataset", "mnist"], "--dataset"),
+        (["--num-epochs", "0"], "--num-epochs"),
+        (["--lr", "-1"], "--lr"),
+        (["--batch-size", "x"], "--batch-size"),
+        (["--precision", "fp8"], "--precision"),
+    ],
+)
 def test_cli_rejects_bad_arguments_in_one_line(argv, word, capsys):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and word in err
 
 
-@pytest.mark.parametrize("argv,word", [
-    (["--arch", "resnet21"], "arch"),
-    (["--device", "tpu"], "device"),
-    (["--resume"], "--checkpoint"),
-])
+@pytest.mark.parametrize(
+    "argv,word",
+    [
+        (["--arch", "resnet21"], "arch"),
+        (["--device", "tpu"], "device"),
+        (["--resume"], "--checkpoint"),
+    ],
+)
 def test_cli_errors_exit_nonzero_without_traceback(argv, word, capsys):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
@@ -172,9 +205,25 @@ def test_cli_errors_exit_nonzero_without_traceback(argv, word, capsys):
 def test_cli_writes_json(tmp_path):
     out = tmp_path / "out.json"
     weights = tmp_path / "model.pt"
-    proc = subprocess.run([sys.executable, "-m", "resnet_utils.train", "--num-epochs", "2",
-                           "--quiet", "--arch", "resnet8", "--json", str(out), "--save",
-                           str(weights)], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "resnet_utils.train",
+            "--num-epochs",
+            "2",
+            "--quiet",
+            "--arch",
+            "resnet8",
+            "--json",
+            str(out),
+            "--save",
+            str(weights),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     assert result["num_epochs"] == 2 and result["config"]["config"]["num_epochs"] == 2
@@ -196,16 +245,27 @@ def test_early_stopping_keeps_the_best_epoch(tiny_splits):
     from resnet_utils.data import DataSplits, ImageDataset
 
     flipped = ImageDataset(tiny_splits.val.X, 1 - tiny_splits.val.y)
-    splits = DataSplits(tiny_splits.train, flipped, tiny_splits.test, tiny_splits.classes, (0.5,), (0.3,), 1, 8)
+    splits = DataSplits(
+        tiny_splits.train, flipped, tiny_splits.test, tiny_splits.classes, (0.5,), (0.3,), 1, 8
+    )
     train_loader, val_loader, _ = make_loaders(splits, batch_size=16)
     model = _model()
-    history = fit(model, train_loader, val_loader, replace(FAST, num_epochs=10, patience=2, schedule="constant"))
+    history = fit(
+        model,
+        train_loader,
+        val_loader,
+        replace(FAST, num_epochs=10, patience=2, schedule="constant"),
+    )
     best = history.best_epoch
     assert history.num_epochs == best + 2 < 10  # stopped two epochs after the best one
     assert history.val_loss[best - 1] == min(history.val_loss)
     reference = _model()
-    fit(reference, make_loaders(splits, batch_size=16)[0], val_loader,
-        replace(FAST, num_epochs=best, schedule="constant"))
+    fit(
+        reference,
+        make_loaders(splits, batch_size=16)[0],
+        val_loader,
+        replace(FAST, num_epochs=best, schedule="constant"),
+    )
     # the constant schedule makes the first `best` epochs of both runs identical
     assert state_dict_sha256(model) == state_dict_sha256(reference)
 
@@ -227,7 +287,9 @@ def test_lr_range_test(tiny_splits):
     assert state_dict_sha256(model) == before  # weights restored
     assert len(lrs) == len(losses) <= 40 and lrs[0] == pytest.approx(1e-4)
     ratios = [b / a for a, b in zip(lrs, lrs[1:])]
-    assert max(ratios) == pytest.approx(min(ratios)) == pytest.approx((1e8) ** (1 / 39))  # exponential
+    assert (
+        max(ratios) == pytest.approx(min(ratios)) == pytest.approx((1e8) ** (1 / 39))
+    )  # exponential
     assert len(lrs) < 40  # a learning rate of 1e4 blows the loss up: the test stops early
     with pytest.raises(ValueError, match="max_lr"):
         lr_range_test(model, loader, min_lr=1.0, max_lr=0.1)
@@ -241,7 +303,9 @@ def test_bf16_channels_last_matches_fp32(tiny_splits):
         model = _model()
         config = replace(FAST, precision=precision, channels_last=channels_last)
         history = fit(model, train_loader, val_loader, config)
-        assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast keeps fp32 master weights
+        assert all(
+            p.dtype == torch.float32 for p in model.parameters()
+        )  # autocast keeps fp32 master weights
         results[precision] = history, evaluate(model, test_loader, "cpu", precision, channels_last)
     (h32, (loss32, acc32)), (h16, (loss16, acc16)) = results["fp32"], results["bf16"]
     assert h16.train_loss != h32.train_loss  # bf16 really ran (a different rounding)
@@ -251,6 +315,7 @@ def test_bf16_channels_last_matches_fp32(tiny_splits):
 
 def test_precision_auto_and_fp16_on_cpu():
     from resnet_utils.runtime import bf16_supported, resolve_precision
+
     assert resolve_precision("auto", "cpu") == ("bf16" if bf16_supported("cpu") else "fp32")
     assert resolve_precision("fp32", "cpu") == "fp32"
     with pytest.raises(ValueError, match="fp16.*CUDA"):

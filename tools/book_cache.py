@@ -36,9 +36,15 @@ def sources_hash(root: Path = ROOT) -> str:
     digest = hashlib.sha256()
     for name in SOURCES:
         top = root / name
-        files = [top] if top.is_file() else sorted(
-            p for p in top.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+        files = (
+            [top]
+            if top.is_file()
+            else sorted(
+                p
+                for p in top.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+            )
+        )
         for path in files:
             digest.update(path.relative_to(root).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -69,19 +75,30 @@ def ensure_fresh(cache: Path, digest: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                   help="the jupyter-cache folder (default: _build/.jupyter_cache)")
-    p.add_argument("--root", type=Path, default=ROOT,
-                   help="the folder holding resnet_utils/ etc. (default: this repository)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="the jupyter-cache folder (default: _build/.jupyter_cache)",
+    )
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="the folder holding resnet_utils/ etc. (default: this repository)",
+    )
     args = p.parse_args(argv)
     digest = sources_hash(args.root)
     state = ensure_fresh(args.cache, digest)
-    print(f"{args.cache}: " + {
-        "kept": f"kept, it holds outputs of the current sources ({digest[:12]})",
-        "cleared": "cleared: resnet_utils/, pyproject.toml or requirements.txt changed since its "
-                   "notebooks were executed, or it records no sources hash",
-        "new": "none yet; every notebook will be executed",
-    }[state])
+    print(
+        f"{args.cache}: "
+        + {
+            "kept": f"kept, it holds outputs of the current sources ({digest[:12]})",
+            "cleared": "cleared: resnet_utils/, pyproject.toml or requirements.txt changed since its "
+            "notebooks were executed, or it records no sources hash",
+            "new": "none yet; every notebook will be executed",
+        }[state]
+    )
     return 0
 
 

@@ -29,15 +29,24 @@ VENDOR = ROOT / "_assets" / "offline"  # html_static_path: copied to _build/html
 
 # name, version, sha512 integrity (from `npm view NAME@VERSION dist.integrity`), files to keep: {tar prefix: dest}
 PACKAGES = [
-    ("mathjax", "3.2.2",
-     "Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
-     {"package/es5/": "mathjax/"}),
-    ("requirejs", "2.3.8",
-     "7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
-     {"package/require.js": "requirejs/require.js"}),
-    ("@jupyter-widgets/html-manager", "1.0.15",
-     "5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
-     {"package/dist/": "npm/@jupyter-widgets/html-manager/dist/"}),  # laid out like the CDN it replaces
+    (
+        "mathjax",
+        "3.2.2",
+        "Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
+        {"package/es5/": "mathjax/"},
+    ),
+    (
+        "requirejs",
+        "2.3.8",
+        "7/cTSLOdYkNBNJcDMWf+luFvMriVm7eYxp4BcFCsAX0wF421Vyce5SXP17c+Jd5otXKGNehIonFlyQXSowL6Mw==",
+        {"package/require.js": "requirejs/require.js"},
+    ),
+    (
+        "@jupyter-widgets/html-manager",
+        "1.0.15",
+        "5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA==",
+        {"package/dist/": "npm/@jupyter-widgets/html-manager/dist/"},
+    ),  # laid out like the CDN it replaces
 ]
 
 
@@ -56,7 +65,9 @@ def tarball(name: str, version: str, integrity: str) -> bytes:
     digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
     if digest != integrity:
         path.unlink(missing_ok=True)
-        raise SystemExit(f"fetch_assets: {name}@{version} failed its integrity check (sha512 {digest})")
+        raise SystemExit(
+            f"fetch_assets: {name}@{version} failed its integrity check (sha512 {digest})"
+        )
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
@@ -74,15 +85,21 @@ def main() -> int:
         try:
             data = tarball(name, version, integrity)
         except OSError as err:
-            print(f"fetch_assets: cannot download {name}@{version} from the npm registry ({err}); "
-                  f"the book's math and widgets need it once. Check the network and run `make book` again.",
-                  file=sys.stderr)
+            print(
+                f"fetch_assets: cannot download {name}@{version} from the npm registry ({err}); "
+                f"the book's math and widgets need it once. Check the network and run `make book` again.",
+                file=sys.stderr,
+            )
             return 1
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
             for member in tar.getmembers():
                 for prefix, dest in keep.items():
-                    if member.isfile() and member.name.startswith(prefix) and not member.name.endswith(".map"):
-                        rel = dest + member.name[len(prefix):] if prefix.endswith("/") else dest
+                    if (
+                        member.isfile()
+                        and member.name.startswith(prefix)
+                        and not member.name.endswith(".map")
+                    ):
+                        rel = dest + member.name[len(prefix) :] if prefix.endswith("/") else dest
                         target = staging / rel
                         target.parent.mkdir(parents=True, exist_ok=True)
                         target.write_bytes(tar.extractfile(member).read())
@@ -95,7 +112,9 @@ def main() -> int:
     (staging / ".versions").write_text(wanted)
     shutil.rmtree(VENDOR, ignore_errors=True)
     staging.replace(VENDOR)
-    print(f"fetch_assets: {', '.join(f'{n}@{v}' for n, v, _, _ in PACKAGES)} in {VENDOR.relative_to(ROOT)}")
+    print(
+        f"fetch_assets: {', '.join(f'{n}@{v}' for n, v, _, _ in PACKAGES)} in {VENDOR.relative_to(ROOT)}"
+    )
     return 0
 
 

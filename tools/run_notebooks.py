@@ -67,8 +67,10 @@ REFERENCE_STEP_MS = 45.0
 # solution cell, and, before the student edition's cells, the deletion of every name bound since
 # (IPython's own, which start with "_", stay).
 _REMEMBER_NAMES = "__run_notebooks_names__ = set(globals())"
-_FORGET_NEWER_NAMES = ("[globals().pop(n) for n in list(globals())"
-                       " if n not in __run_notebooks_names__ and not n.startswith('_')]")
+_FORGET_NEWER_NAMES = (
+    "[globals().pop(n) for n in list(globals())"
+    " if n not in __run_notebooks_names__ and not n.startswith('_')]"
+)
 
 
 def calibration_step_ms() -> float:
@@ -96,8 +98,9 @@ def _silent(client: NotebookClient, code: str) -> None:
     msg_id = client.kc.execute(code, silent=True, store_history=False)
     content = (client.wait_for_reply(msg_id) or {}).get("content", {})
     if content.get("status") != "ok":
-        raise RuntimeError(f"the kernel could not run {code!r}: "
-                           f"{content.get('ename')}: {content.get('evalue')}")
+        raise RuntimeError(
+            f"the kernel could not run {code!r}: {content.get('ename')}: {content.get('evalue')}"
+        )
 
 
 def _execute_chapter(client: NotebookClient, remember_before: int | None) -> None:
@@ -141,11 +144,19 @@ def store_in_cache(nb, path: Path, cache: Path, seconds: float) -> None:
 
     get_cache(str(cache)).cache_notebook_bundle(
         CacheBundleIn(nb, str(path.resolve()), data={"execution_seconds": seconds}),
-        check_validity=False, overwrite=True)
+        check_validity=False,
+        overwrite=True,
+    )
 
 
-def run(path: Path, timeout: int, cache: Path | None = None, digest: str | None = None,
-        sources_root: Path = ROOT, student: bool = True) -> Result:
+def run(
+    path: Path,
+    timeout: int,
+    cache: Path | None = None,
+    digest: str | None = None,
+    sources_root: Path = ROOT,
+    student: bool = True,
+) -> Result:
     """Execute ``path`` in a fresh kernel; store it in ``cache`` (unless None) if it ran without
     error and the sources still hash to ``digest``; then run its student edition's tail."""
     from resnet_utils.student import student_edition
@@ -158,11 +169,22 @@ def run(path: Path, timeout: int, cache: Path | None = None, digest: str | None 
             edition, stubbed = student_edition(nb)
         except ValueError as err:  # a solution cell that is not Python
             result.student_problems.append(f"student edition: {err}"[:500])
-    first_solution = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-                           and "solution" in c.get("metadata", {}).get("tags", [])), None)
+    first_solution = next(
+        (
+            i
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and "solution" in c.get("metadata", {}).get("tags", [])
+        ),
+        None,
+    )
     # record_timing=False: no timing metadata in the cells, which jupyter-cache's hash would see
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     # The kernel's environment without MPLBACKEND (CI exports MPLBACKEND=Agg), so that ipykernel
     # draws figures inline: these outputs are the book's.
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
@@ -174,8 +196,10 @@ def run(path: Path, timeout: int, cache: Path | None = None, digest: str | None 
             if cache is not None:
                 try:
                     if sources_hash(sources_root) != digest:
-                        result.notes.append("not cached: resnet_utils/, pyproject.toml or "
-                                            "requirements.txt changed while it ran")
+                        result.notes.append(
+                            "not cached: resnet_utils/, pyproject.toml or "
+                            "requirements.txt changed while it ran"
+                        )
                     else:
                         store_in_cache(nb, path, cache, result.seconds)
                         result.cached = True
@@ -183,8 +207,7 @@ def run(path: Path, timeout: int, cache: Path | None = None, digest: str | None 
                     result.notes.append(f"not cached: {type(err).__name__}: {err}")
             if stubbed:
                 tail_start = time.perf_counter()
-                result.student_problems = _execute_student_tail(client, edition,
-                                                                "student edition")
+                result.student_problems = _execute_student_tail(client, edition, "student edition")
                 result.student_seconds = time.perf_counter() - tail_start
     except CellExecutionError as err:
         result.seconds = time.perf_counter() - start
@@ -206,31 +229,51 @@ def atomic_write(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("notebooks", nargs="+", type=Path)
-    p.add_argument("--max-notebook", type=float,
-                   help="fail when one notebook takes longer (seconds)")
-    p.add_argument("--max-total", type=float,
-                   help="fail when all of them together take longer (seconds)")
-    p.add_argument("--scale-to-machine", action="store_true",
-                   help="multiply the budgets by max(1, this machine's calibration time / the "
-                        "reference's)")
-    p.add_argument("--reference-ms", type=float, default=REFERENCE_STEP_MS,
-                   help="calibration time of the reference machine "
-                        f"(default {REFERENCE_STEP_MS:g} ms per step)")
+    p.add_argument(
+        "--max-notebook", type=float, help="fail when one notebook takes longer (seconds)"
+    )
+    p.add_argument(
+        "--max-total", type=float, help="fail when all of them together take longer (seconds)"
+    )
+    p.add_argument(
+        "--scale-to-machine",
+        action="store_true",
+        help="multiply the budgets by max(1, this machine's calibration time / the reference's)",
+    )
+    p.add_argument(
+        "--reference-ms",
+        type=float,
+        default=REFERENCE_STEP_MS,
+        help="calibration time of the reference machine "
+        f"(default {REFERENCE_STEP_MS:g} ms per step)",
+    )
     p.add_argument("--timeout", type=int, default=600, help="per-cell timeout (seconds)")
     p.add_argument("--out", type=Path, default=ROOT / "_build" / "timings")
-    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                   help="jupyter-cache to store the executed notebooks in, for `make book` "
-                        "(default: _build/.jupyter_cache)")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help="jupyter-cache to store the executed notebooks in, for `make book` "
+        "(default: _build/.jupyter_cache)",
+    )
     p.add_argument("--no-cache", action="store_true", help="store nothing in a cache")
-    p.add_argument("--sources-root", type=Path, default=ROOT,
-                   help="folder whose resnet_utils/, pyproject.toml and requirements.txt the "
-                        "cache's hash covers (default: this repository)")
-    p.add_argument("--no-student", action="store_true",
-                   help="do not run the student editions' exercise cells after each notebook")
+    p.add_argument(
+        "--sources-root",
+        type=Path,
+        default=ROOT,
+        help="folder whose resnet_utils/, pyproject.toml and requirements.txt the "
+        "cache's hash covers (default: this repository)",
+    )
+    p.add_argument(
+        "--no-student",
+        action="store_true",
+        help="do not run the student editions' exercise cells after each notebook",
+    )
     args = p.parse_args(argv)
     if args.reference_ms <= 0:
-        p.error("--reference-ms must be a positive number of milliseconds, "
-                f"got {args.reference_ms:g}")
+        p.error(
+            f"--reference-ms must be a positive number of milliseconds, got {args.reference_ms:g}"
+        )
     for path in args.notebooks:
         if not path.exists():
             print(f"{p.prog}: error: no such notebook: {path}", file=sys.stderr)
@@ -239,8 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale_to_machine:
         step_ms = calibration_step_ms()
         factor = max(1.0, step_ms / args.reference_ms)
-        print(f"calibration: {step_ms:.1f} ms per step (reference {args.reference_ms:g} ms): "
-              f"budgets x {factor:.2f}", flush=True)
+        print(
+            f"calibration: {step_ms:.1f} ms per step (reference {args.reference_ms:g} ms): "
+            f"budgets x {factor:.2f}",
+            flush=True,
+        )
     cache, digest = None if args.no_cache else args.cache.resolve(), None
     if cache is not None:
         digest = sources_hash(args.sources_root)
@@ -254,40 +300,63 @@ def main(argv: list[str] | None = None) -> int:
         status = "FAILED: " + r.error if r.error else "ok"
         print(f"{path.name:32} {r.seconds:6.1f} s  {status}", flush=True)
         if r.student_seconds is not None:
-            tail = (f"FAILED: {len(r.student_problems)} problem(s)" if r.student_problems
-                    else "ok")
-            print(f"{'  student edition, exercises':32} {r.student_seconds:6.1f} s  {tail}",
-                  flush=True)
+            tail = f"FAILED: {len(r.student_problems)} problem(s)" if r.student_problems else "ok"
+            print(
+                f"{'  student edition, exercises':32} {r.student_seconds:6.1f} s  {tail}",
+                flush=True,
+            )
         for note in r.notes:
             print(f"  {note}", flush=True)
-        rows.append({"notebook": path.name, "seconds": round(r.seconds, 1), "ok": r.error is None,
-                     "error": r.error, "cached": r.cached,
-                     "student_seconds": None if r.student_seconds is None
-                     else round(r.student_seconds, 1),
-                     "student_problems": r.student_problems})
+        rows.append(
+            {
+                "notebook": path.name,
+                "seconds": round(r.seconds, 1),
+                "ok": r.error is None,
+                "error": r.error,
+                "cached": r.cached,
+                "student_seconds": None
+                if r.student_seconds is None
+                else round(r.student_seconds, 1),
+                "student_problems": r.student_problems,
+            }
+        )
         if r.error:
             problems.append(f"{path.name} failed: {r.error}")
         elif max_notebook is not None and r.seconds > max_notebook:
-            problems.append(f"{path.name} took {r.seconds:.1f} s, "
-                            f"over the {round(max_notebook, 1):g} s budget")
+            problems.append(
+                f"{path.name} took {r.seconds:.1f} s, over the {round(max_notebook, 1):g} s budget"
+            )
         problems += [f"{path.name} failed: {problem}" for problem in r.student_problems]
     total = sum(r["seconds"] for r in rows)
     student_total = sum(r["student_seconds"] or 0 for r in rows)
     print(f"{'total':32} {total:6.1f} s  (student editions' exercises: {student_total:.1f} s)")
     if max_total is not None and total > max_total:
-        problems.append(f"all notebooks took {total:.1f} s, "
-                        f"over the {round(max_total, 1):g} s budget")
+        problems.append(
+            f"all notebooks took {total:.1f} s, over the {round(max_total, 1):g} s budget"
+        )
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    report = {"machine": machine, "total_seconds": round(total, 1),
-              "student_total_seconds": round(student_total, 1), "notebooks": rows,
-              "budgets": {"notebook": max_notebook, "total": max_total,
-                          "machine_factor": factor, "calibration_step_ms": step_ms},
-              "cache": None if cache is None else str(cache), "problems": problems}
+    report = {
+        "machine": machine,
+        "total_seconds": round(total, 1),
+        "student_total_seconds": round(student_total, 1),
+        "notebooks": rows,
+        "budgets": {
+            "notebook": max_notebook,
+            "total": max_total,
+            "machine_factor": factor,
+            "calibration_step_ms": step_ms,
+        },
+        "cache": None if cache is None else str(cache),
+        "problems": problems,
+    }
     atomic_write(args.out.with_suffix(".json"), json.dumps(report, indent=2) + "\n")
     table = ["| notebook | seconds | student edition's exercises (s) |", "|---|---:|---:|"]
-    table += [f"| {r['notebook']} | {r['seconds']:.1f} | "
-              + ("–" if r["student_seconds"] is None else f"{r['student_seconds']:.1f}") + " |"
-              for r in rows]
+    table += [
+        f"| {r['notebook']} | {r['seconds']:.1f} | "
+        + ("–" if r["student_seconds"] is None else f"{r['student_seconds']:.1f}")
+        + " |"
+        for r in rows
+    ]
     table.append(f"| **total** | **{total:.1f}** | {student_total:.1f} |")
     atomic_write(args.out.with_suffix(".md"), "\n".join(table + [""]))
     for problem in problems:

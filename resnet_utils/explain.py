@@ -1,0 +1,378 @@
+"""Looking inside a trained network: feature maps, Grad-CAM, saliency, block deletion, landscapes.
+
+Chapter 8. Five tools, each small enough to read in one sitting:
+
+- :func:`feature_maps`: what chosen layers output, captured with forward hooks;
+- :func:`grad_cam`: class activation maps from the gradients of a class score
+  with respect to a layer's activations (Selvaraju et al. 2017);
+- :func:`saliency`: the gradient of a class score with respect to the input
+  pixels (Simonyan et al. 2014);
+- :func:`without_blocks`: a copy of a network with some residual blocks
+  replaced by their shortcut, the "lesion" experiment of Veit et al. (2016);
+- :func:`random_direction` and :func:`loss_landscape`: the loss along
+  filter-normalised random directions around the trained weights (Li et al.
+  2018).
+
+The tests check Grad-CAM and saliency against Captum (``captum.attr``), a
+maintained interpretability library; the package itself does not need it.
+
+References
+    Selvaraju et al. (2017). Grad-CAM: Visual Explanations from Deep Networks
+    via Gradient-based Localization. ICCV. arXiv:1610.02391.
+    Simonyan, Vedaldi, Zisserman (2014). Deep Inside Convolutional Networks:
+    Visualising Image Classification Models and Saliency Maps. arXiv:1312.6034.
+    Adebayo et al. (2018). Sanity Checks for Saliency Maps. NeurIPS.
+    arXiv:1810.03292.
+    Veit, Wilber, Belongie (2016). Residual Networks Behave Like Ensembles of
+    Relatively Shallow Networks. NeurIPS. arXiv:1605.06431.
+    Li, Xu, Taylor, Studer, Goldstein (2018). Visualizing the Loss Landscape
+    of Neural Nets. NeurIPS. arXiv:1712.09913.
+"""
+
+from __future__ import annotations
+
+import copy
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ._checks import check_int, check_number, check_tensor
+from .models import Bottleneck, PadShortcut, residual_blocks
+from .runtime import eval_mode
+
+__all__ = [
+    "Bypass",
+    "feature_maps",
+    "grad_cam",
+    "loss_landscape",
+    "random_direction",
+    "saliency",
+    "without_blocks",
+]
+
+Direction = dict[str, Tensor]  # parameter name -> a tensor of the parameter's shape
+
+
+def _check_model(model: Any) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return model
+
+
+def _device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
+    """The module ``layer`` names (``"layer3"``, ``"layer2.0.conv1"``) or is, inside ``model``."""
+    modules = dict(model.named_modules())
+    if isinstance(layer, str):
+        if layer not in modules or layer == "":
+            known = [n for n in modules if n][:12]
+            raise ValueError(f"layer {layer!r} is not a module of the model; known names "
+                             f"include {known}")
+        return modules[layer]
+    if isinstance(layer, nn.Module):
+        if not any(m is layer for m in modules.values()):
+            raise ValueError(f"layer ({type(layer).__name__}) is not a module of the model")
+        return layer
+    raise TypeError(f"layer must be a module name (str) or an nn.Module, "
+                    f"got {type(layer).__name__}")
+
+
+def _targets(target: Any, logits: Tensor) -> Tensor:
+    """Class indices ``(N,)``: ``None`` = the predicted class, an int for all, or one per image."""
+    n, num_classes = logits.shape
+    if target is None:
+        return logits.argmax(dim=1)
+    if isinstance(target, bool):
+        raise TypeError("target must be None, an int or a sequence/tensor of ints, got a bool")
+    if isinstance(target, numbers.Integral):
+        check_int("target", target, min_value=0, max_value=num_classes - 1)
+        return torch.full((n,), target, dtype=torch.long, device=logits.device)
+    t = torch.as_tensor(target, device=logits.device)
+    if t.is_floating_point() or t.dtype == torch.bool:
+        raise TypeError(f"target must hold class indices (ints), got dtype {t.dtype}")
+    if t.shape != (n,):
+        raise ValueError(f"target must be an int or have one class per image, shape ({n},); "
+                         f"got shape {tuple(t.shape)}")
+    if len(t) and (t.min() < 0 or t.max() >= num_classes):
+        raise ValueError(f"target must hold classes in [0, {num_classes - 1}], "
+                         f"got {t.min().item()}..{t.max().item()}")
+    return t.long()
+
+
+def feature_maps(model: nn.Module, X: Tensor, layers: Sequence[str] | None = None
+                 ) -> dict[str, Tensor]:
+    """What each layer in ``layers`` outputs for images ``X``, by name, in the order given.
+
+    ``layers`` are module names as in ``model.named_modules()`` (default: the
+    model's top-level children, e.g. ``conv1, bn1, relu, layer1, ..., fc``).
+    Forward hooks capture copies of the outputs, so a later in-place ReLU does
+    not change them. Runs in eval mode without gradients and restores the
+    model's modes. A module called twice keeps its last output.
+    """
+    _check_model(model)
+    check_tensor("X", X, ndim=4, floating=True)
+    names = list(layers) if layers is not None else [n for n, _ in model.named_children()]
+    if not names:
+        raise ValueError("layers must name at least one module")
+    modules = {name: _resolve_layer(model, name) for name in names}
+    captured: dict[str, Tensor] = {}
+
+    def hook(name: str) -> Callable[..., None]:
+        def capture(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            if not isinstance(output, Tensor):
+                raise TypeError(f"layer {name!r} outputs a {type(output).__name__}, "
+                                f"not a tensor: choose another layer")
+            captured[name] = output.detach().clone()
+        return capture
+
+    handles = [m.register_forward_hook(hook(n)) for n, m in modules.items()]
+    try:
+        with eval_mode(model), torch.no_grad():
+            model(X.to(_device(model)))
+    finally:
+        for h in handles:
+            h.remove()
+    return {name: captured[name] for name in names}
+
+
+def grad_cam(model: nn.Module, layer: str | nn.Module, X: Tensor,
+             target: int | Sequence[int] | Tensor | None = None, *,
+             upsample: bool = True) -> Tensor:
+    """Grad-CAM maps ``(N, H, W)`` for images ``X`` (N, C, H, W) and classes ``target``.
+
+    With ``A`` the activations ``(N, K, h, w)`` of ``layer`` and ``y`` the
+    class score (the logit of ``target``; ``None``: the predicted class)::
+
+        alpha_k = mean over (i, j) of dy / dA_k[i, j]   # one weight per channel
+        map = ReLU(sum_k alpha_k * A_k)                  # (N, h, w)
+
+    then bilinear upsampling to the input's ``H x W`` (``upsample=False``
+    keeps ``h x w``). The last stage (``"layer3"`` of a CIFAR ResNet,
+    ``"layer4"`` of an ImageNet one) is the usual choice; a layer that runs
+    more than once contributes its last call. Eval mode; the model's modes
+    and gradients are left as they were.
+    """
+    _check_model(model)
+    check_tensor("X", X, ndim=4, floating=True)
+    module = _resolve_layer(model, layer)
+    X = X.detach().to(_device(model)).requires_grad_(True)  # a graph even if weights are frozen
+    captured: list[Tensor] = []
+
+    def capture(_module: nn.Module, _inputs: Any, output: Any) -> Tensor | None:
+        captured.append(output)
+        # A later in-place op (an inplace ReLU) then changes the clone, not A.
+        return output.clone() if isinstance(output, Tensor) else None
+
+    handle = module.register_forward_hook(capture)
+    try:
+        with eval_mode(model), torch.enable_grad():
+            logits = model(X)  # (N, num_classes)
+            if not captured:
+                raise ValueError(f"layer {layer!r} was not called in the forward pass")
+            A = captured[-1]  # (N, K, h, w); the last call if the layer runs twice
+            if not isinstance(A, Tensor) or A.ndim != 4:
+                shape = tuple(A.shape) if isinstance(A, Tensor) else type(A).__name__
+                raise ValueError(f"layer must output a 4-D (N, K, h, w) feature map, got "
+                                 f"{shape}: choose a convolutional layer or stage")
+            scores = logits.gather(1, _targets(target, logits)[:, None]).sum()
+            (grads,) = torch.autograd.grad(scores, A)  # (N, K, h, w)
+    finally:
+        handle.remove()
+    alpha = grads.mean(dim=(2, 3), keepdim=True)  # (N, K, 1, 1)
+    cam = F.relu((alpha * A).sum(dim=1, keepdim=True)).detach()  # (N, 1, h, w)
+    if upsample:
+        cam = F.interpolate(cam, size=X.shape[-2:], mode="bilinear")  # (N, 1, H, W)
+    return cam[:, 0]
+
+
+def saliency(model: nn.Module, X: Tensor,
+             target: int | Sequence[int] | Tensor | None = None) -> Tensor:
+    """Gradient saliency maps ``(N, H, W)``: ``max over channels |d score / d X|``.
+
+    Simonyan et al.'s map: how much a small change of each pixel changes the
+    class score (the logit of ``target``; ``None``: the predicted class).
+    Eval mode; the model's modes are restored.
+    """
+    _check_model(model)
+    check_tensor("X", X, ndim=4, floating=True)
+    X = X.detach().to(_device(model)).requires_grad_(True)
+    with eval_mode(model), torch.enable_grad():
+        logits = model(X)  # (N, num_classes)
+        scores = logits.gather(1, _targets(target, logits)[:, None]).sum()
+        (grads,) = torch.autograd.grad(scores, X)  # (N, C, H, W)
+    return grads.abs().amax(dim=1)
+
+
+class Bypass(nn.Module):
+    """A deleted block: ``ReLU(shortcut(x))``, the block with its residual branch removed.
+
+    For a residual block the shortcut is its own (the identity, or its
+    ``downsample``). A plain block has none: it gets the identity, or, where
+    the shape changes, He et al.'s parameter-free option A (subsample and
+    zero-pad, :class:`~resnet_utils.models.PadShortcut`), so that both
+    kinds of network lose a block in the same way.
+    """
+
+    def __init__(self, shortcut: nn.Module) -> None:
+        super().__init__()
+        self.shortcut = shortcut
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.relu(self.shortcut(x))
+
+
+def _shortcut(block: nn.Module) -> nn.Module:
+    if getattr(block, "residual", True) and block.downsample is not None:
+        return block.downsample
+    last = block.conv3 if isinstance(block, Bottleneck) else block.conv2
+    in_c, out_c, stride = block.conv1.in_channels, last.out_channels, block.stride
+    if in_c == out_c and stride == 1:
+        return nn.Identity()
+    if getattr(block, "residual", True):
+        raise ValueError(f"a residual block changes the shape ({in_c} -> {out_c} channels, "
+                         f"stride {stride}) but has no downsample shortcut")
+    return PadShortcut(in_c, out_c, stride)
+
+
+def without_blocks(model: nn.Module, blocks: Iterable[int]) -> nn.Module:
+    """A copy of ``model`` in which the blocks numbered ``blocks`` are replaced by :class:`Bypass`.
+
+    Blocks are numbered from 0 in forward order, as listed by
+    :func:`~resnet_utils.models.residual_blocks` (ResNet-20: 0-8, three
+    per stage; 3 and 6 start a stage and downsample). ``model`` is not
+    changed; the copy keeps its device and modes. An empty ``blocks`` gives
+    an unchanged copy.
+    """
+    _check_model(model)
+    if isinstance(blocks, (str, bytes)) or not isinstance(blocks, Iterable):
+        raise TypeError(f"blocks must be an iterable of block indices (ints), "
+                        f"got {type(blocks).__name__}")
+    found = residual_blocks(model)
+    if not found:
+        raise ValueError("model has no residual blocks (BasicBlock or Bottleneck) to delete")
+    indices = []
+    for i, b in enumerate(blocks):
+        b = check_int(f"blocks[{i}]", b)
+        indices.append(b)
+        if not 0 <= b < len(found):
+            raise ValueError(f"blocks[{i}] = {b} is out of range: the model has {len(found)} "
+                             f"blocks, numbered 0 to {len(found) - 1}")
+    copied = copy.deepcopy(model)
+    modules = dict(copied.named_modules())
+    for b in sorted(set(indices)):
+        name = found[b][0]
+        parent_name, _, child = name.rpartition(".")
+        bypass = Bypass(_shortcut(modules[name])).train(modules[name].training)
+        setattr(modules[parent_name] if parent_name else copied, child, bypass)
+    return copied
+
+
+def random_direction(model: nn.Module, seed: int = 0) -> Direction:
+    """A filter-normalised random direction in ``model``'s parameter space (Li et al. 2018).
+
+    For every weight with two or more dimensions (convolutions, linear
+    layers), a Gaussian random tensor whose every filter (slice along dim 0)
+    is rescaled to the norm of the same filter of the weights:
+    ``d_i <- d_i / ||d_i|| * ||w_i||``. Biases and batch-norm parameters get
+    zeros, as in Li et al.'s experiments (batch-norm statistics are buffers and
+    never move). Seeded: the same ``seed`` gives the same direction.
+    """
+    _check_model(model)
+    g = torch.Generator().manual_seed(check_int("seed", seed, min_value=0))
+    direction: Direction = {}
+    for name, w in model.named_parameters():
+        if w.ndim <= 1:
+            direction[name] = torch.zeros_like(w, requires_grad=False)
+            continue
+        d = torch.randn(w.shape, generator=g, dtype=w.dtype).to(w.device)
+        d_norm = d.flatten(1).norm(dim=1).view(-1, *[1] * (w.ndim - 1))
+        w_norm = w.detach().flatten(1).norm(dim=1).view(-1, *[1] * (w.ndim - 1))
+        direction[name] = d * w_norm / (d_norm + 1e-10)
+    return direction
+
+
+def _check_direction(i: int, direction: Any, params: dict[str, Tensor]) -> Direction:
+    if not isinstance(direction, dict):
+        raise TypeError(f"directions[{i}] must be a dict of parameter name -> tensor "
+                        f"(from random_direction), got {type(direction).__name__}")
+    if set(direction) != set(params):
+        missing, extra = set(params) - set(direction), set(direction) - set(params)
+        raise ValueError(f"directions[{i}] does not match the model's parameters: missing "
+                         f"{sorted(missing)[:3]}, unknown {sorted(extra)[:3]}")
+    for name, d in direction.items():
+        if not isinstance(d, Tensor) or d.shape != params[name].shape:
+            shape = tuple(d.shape) if isinstance(d, Tensor) else type(d).__name__
+            raise ValueError(f"directions[{i}][{name!r}] must have the parameter's shape "
+                             f"{tuple(params[name].shape)}, got {shape}")
+    return direction
+
+
+@torch.no_grad()
+def loss_landscape(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor],
+                   loader: Iterable[tuple[Tensor, Tensor]],
+                   directions: Direction | Sequence[Direction],
+                   alphas: Sequence[float] | Tensor) -> Tensor:
+    """The mean loss at ``theta + a * d1`` (1-D) or ``theta + a * d1 + b * d2`` (2-D).
+
+    Args:
+        model: the trained network; ``theta`` are its parameters. It is not
+            changed (a copy moves), and it is evaluated in eval mode.
+        loss_fn: ``loss_fn(logits, y)``, the mean loss of a batch
+            (``F.cross_entropy``).
+        loader: batches ``(X, y)``, e.g. a DataLoader; iterated once per point,
+            so a few hundred images in large batches keep this fast.
+        directions: one direction (a dict from :func:`random_direction`) or
+            a sequence of one or two.
+        alphas: the step sizes along each direction (the same for both axes).
+
+    Returns:
+        ``(len(alphas),)`` losses for one direction; ``(len(alphas),
+        len(alphas))`` for two, with ``[i, j]`` at ``alphas[i] * d1 +
+        alphas[j] * d2``. Each loss is the mean over all examples.
+    """
+    _check_model(model)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if isinstance(loader, (Tensor, str)) or not isinstance(loader, Iterable):
+        raise TypeError(f"loader must be an iterable of (X, y) batches, "
+                        f"got {type(loader).__name__}")
+    dirs = [directions] if isinstance(directions, dict) else list(directions)
+    if len(dirs) not in (1, 2):
+        raise ValueError(f"directions must be one direction or a sequence of 1 or 2, "
+                         f"got {len(dirs)}")
+    if isinstance(alphas, (str, bytes)) or not isinstance(alphas, (Sequence, Tensor)):
+        raise TypeError(f"alphas must be a sequence of numbers, got {type(alphas).__name__}")
+    alphas = [check_number(f"alphas[{i}]", float(a) if isinstance(a, Tensor) else a)
+              for i, a in enumerate(alphas)]
+    if not alphas:
+        raise ValueError("alphas must not be empty: give the step sizes to evaluate, "
+                         "e.g. torch.linspace(-1, 1, 21)")
+    probe = copy.deepcopy(model).eval()
+    params = dict(probe.named_parameters())
+    dirs = [_check_direction(i, d, params) for i, d in enumerate(dirs)]
+    theta = {n: p.detach().clone() for n, p in params.items()}
+    device = _device(probe)
+
+    def loss_at(steps: tuple[float, ...]) -> float:
+        for n, p in params.items():
+            p.copy_(theta[n] + sum(a * d[n].to(device) for a, d in zip(steps, dirs)))
+        total, count = 0.0, 0
+        for X, y in loader:
+            X, y = X.to(device), y.to(device)
+            total += float(loss_fn(probe(X), y)) * len(y)
+            count += len(y)
+        if count == 0:
+            raise ValueError("loader yielded no examples")
+        return total / count
+
+    if len(dirs) == 1:
+        return torch.tensor([loss_at((a,)) for a in alphas])
+    return torch.tensor([[loss_at((a, b)) for b in alphas] for a in alphas])

@@ -1,0 +1,439 @@
+"""tools/zh_book.py, the Chinese edition: translations keyed by cell id with the hash of the English
+they translate; `check` names the notebook and the cell of every stale, missing, extra or wrong
+translation; `build` writes the Chinese book from the English execution into _build/html/zh;
+book/_ext/language_switch.py links each page to its counterpart. On tiny synthetic books."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import zh_book as zb  # noqa: E402
+from language_switch import counterpart_url  # noqa: E402
+
+NB = "notebooks/nb.ipynb"
+PAGE = "book/page.md"
+GLOSSARY = """# Glossary
+
+```{glossary}
+kernel
+  卷积核. The small grid of weights a convolution slides over its input.
+
+residual block
+  残差块. Layers computing $F(x)$ plus a shortcut.
+
+precision, recall, F1
+  精确率, 召回率, F1 分数. Of the predicted positives, the share that are positive.
+
+batch
+  批量, 批次. The group of examples processed together.
+
+batch normalisation
+  批量归一化 (BN). Normalises each channel.
+
+im2col
+  Copying every input window into a column.
+```
+"""
+ZH = {
+    "intro": "# 1. 小例子\n\n残差块把输入加回来：$y = x + F(x)$。",
+    "value": "数值是 {glue:text}`x:.2f`，由 `glue` 计算。",
+}
+ZH_PAGE = "# 一页\n\n每个残差块都有大小为 3 的卷积核，见 `model`。\n"
+
+
+def make_book(root: Path, cached: bool = True) -> zb.Book:
+    """A tiny English book: a page, a glossary and a notebook of two markdown cells around a code
+    cell that glues ``x``; with ``cached``, the notebook's execution is in the book's
+    jupyter-cache, as `make test` leaves it (no kernel runs here)."""
+    (root / "book").mkdir(parents=True)
+    (root / "notebooks").mkdir()
+    shutil.copytree(
+        ROOT / "book" / "_ext",
+        root / "book" / "_ext",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (root / "_config.yml").write_text(
+        "title: Tiny\nonly_build_toc_files: true\nexclude_patterns: [_build]\n"
+        "execute:\n  execute_notebooks: cache\n"
+        "sphinx:\n  local_extensions:\n    language_switch: book/_ext\n  config:\n"
+        "    language_switch_root: zh/\n    language_switch_label: 中文\n"
+        "    language_switch_lang: zh-CN\n",
+        encoding="utf-8",
+    )
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: Basics\n    chapters:\n"
+        f"      - file: {PAGE[:-3]}\n      - file: {NB[:-6]}\n",
+        encoding="utf-8",
+    )
+    (root / "book" / "intro.md").write_text(
+        "# Tiny book\n\nA book.\n\n```{tableofcontents}\n```\n", encoding="utf-8"
+    )
+    (root / PAGE).write_text(
+        "# A page\n\nEach residual block has a kernel of size 3, as `model` shows.\n",
+        encoding="utf-8",
+    )
+    (root / "book" / "glossary.md").write_text(GLOSSARY, encoding="utf-8")
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        new_markdown_cell(
+            "# 1. Tiny\n\nA residual block adds its input: $y = x + F(x)$.", id="intro"
+        ),
+        new_code_cell("from myst_nb import glue\nglue('x', 3.14159, display=False)", id="code"),
+        new_markdown_cell("The value is {glue:text}`x:.2f`, computed by `glue`.", id="value"),
+    ]
+    nbformat.write(nb, root / NB)
+    if cached:
+        from jupyter_cache import get_cache
+        from jupyter_cache.base import CacheBundleIn
+
+        executed = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+        executed.cells[1].execution_count = 1
+        executed.cells[1].outputs = [_glue_output()]
+        get_cache(str(root / "_build" / ".jupyter_cache")).cache_notebook_bundle(
+            CacheBundleIn(executed, str((root / NB).resolve())), check_validity=False
+        )
+    return zb.Book(root)
+
+
+def _glue_output():
+    return new_output(
+        "display_data",
+        data={"application/papermill.record/text/plain": "3.14159"},
+        metadata={"scrapbook": {"name": "x", "mime_prefix": "application/papermill.record/"}},
+    )
+
+
+def translate(book: zb.Book, intro: str = ZH["intro"], value: str = ZH["value"]) -> None:
+    """The whole tiny book in Chinese, recorded with today's hashes."""
+    zb.record(book, NB, "intro", intro)
+    zb.record(book, NB, "value", value)
+    zb.record(book, PAGE, None, ZH_PAGE)
+    zb.record(book, "book/intro.md", None, "# 小书\n\n一本书。\n\n```{tableofcontents}\n```\n")
+    (book.store / "book.yml").write_text("title: 小书\ncaptions:\n  Basics: 基础\n", "utf-8")
+
+
+@pytest.fixture
+def book(tmp_path):
+    b = make_book(tmp_path / "tiny")
+    translate(b)
+    return b
+
+
+def _entries(book):
+    return json.loads(book.translation_path(NB).read_text(encoding="utf-8"))
+
+
+def _write_entries(book, entries):
+    book.translation_path(NB).write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run tools/zh_book.py's command line in this process (as `make test` runs it)."""
+
+    def run(book, *args):
+        capsys.readouterr()
+        code = zb.main(["--root", str(book.root), *args])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
+
+    return run
+
+
+# --- the store and the checks -------------------------------------------------------------------
+
+
+def test_a_correct_translation_passes(book, cli):
+    assert zb.all_problems(book) == []
+    entries = _entries(book)
+    assert list(entries) == ["intro", "value"]  # the English order, markdown cells only
+    english = nbformat.read(book.root / NB, as_version=4).cells[0].source
+    assert entries["intro"]["en_sha256"] == zb.sha256_text(english)
+    page = book.translation_path(PAGE).read_text(encoding="utf-8")
+    assert page.startswith("% en_sha256: " + zb.sha256_text((book.root / PAGE).read_text()))
+    result = cli(book, "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_english_cell_that_changed_is_stale_and_named(book, cli):
+    nb = nbformat.read(book.root / NB, as_version=4)
+    nb.cells[2].source += " It is pi, rounded."
+    nbformat.write(nb, book.root / NB)
+    result = cli(book, "check")
+    assert result.returncode == 1
+    assert "stale: notebooks/nb.ipynb cell value: the English changed" in result.stderr
+    assert cli(book, "check", "--allow-missing").returncode == 1  # stale is never allowed
+
+
+def test_a_cell_without_translation_is_missing(book, cli):
+    entries = _entries(book)
+    del entries["value"]
+    _write_entries(book, entries)
+    result = cli(book, "check")
+    assert result.returncode == 1
+    assert "missing: notebooks/nb.ipynb cell value: no translation" in result.stderr
+    assert cli(book, "check", "--allow-missing").returncode == 0
+
+
+def test_a_new_english_cell_is_missing(book):
+    nb = nbformat.read(book.root / NB, as_version=4)
+    nb.cells.append(new_markdown_cell("A new paragraph.", id="new-cell"))
+    nbformat.write(nb, book.root / NB)
+    assert [str(p) for p in zb.all_problems(book)] == [
+        "missing: notebooks/nb.ipynb cell new-cell: no translation"
+    ]
+
+
+def test_a_translation_of_a_cell_that_is_gone_or_code_is_an_orphan(book, cli):
+    entries = _entries(book)
+    entries["removed"] = {"en_sha256": "0" * 64, "zh": "旧的段落。"}
+    entries["code"] = {"en_sha256": "0" * 64, "zh": "print('代码')"}
+    _write_entries(book, entries)
+    found = {str(p) for p in zb.all_problems(book)}
+    assert found == {
+        "orphan: notebooks/nb.ipynb cell removed: a translation of a cell that no longer exists",
+        "orphan: notebooks/nb.ipynb cell code: a translation of a cell that is a code cell",
+    }
+    assert cli(book, "check", "--allow-missing").returncode == 1
+
+
+def test_a_malformed_entry_is_reported(book):
+    entries = _entries(book)
+    entries["value"] = {"zh": "没有哈希"}
+    _write_entries(book, entries)
+    found = zb.all_problems(book)
+    assert [(p.kind, p.source, p.cell) for p in found] == [
+        ("invalid", NB, "value"),
+        ("missing", NB, "value"),
+    ]
+
+
+def test_a_chinese_notebook_whose_code_differs_is_named_by_cell(book):
+    en = nbformat.read(book.root / NB, as_version=4)
+    zh = zb.zh_notebook(en, _entries(book))
+    assert zb.code_differences(en, zh) == []
+    assert zh.cells[0].source == ZH["intro"] and zh.cells[1].source == en.cells[1].source
+    zh.cells[1].source = "glue('x', 2.71828, display=False)"
+    assert zb.code_differences(en, zh) == [
+        ("code", "the Chinese notebook's code differs from the English")
+    ]
+    zh.cells.insert(1, new_markdown_cell("多出来的", id="extra"))
+    assert ("code", "is markdown cell extra in the Chinese notebook") in zb.code_differences(
+        en, zh
+    )
+
+
+def test_zh_notebook_without_fallback_refuses_an_untranslated_cell(book):
+    en = nbformat.read(book.root / NB, as_version=4)
+    entries = _entries(book)
+    del entries["value"]
+    with pytest.raises(KeyError, match="cell value"):
+        zb.zh_notebook(en, entries)
+    assert zb.zh_notebook(en, entries, fallback=True).cells[2].source == en.cells[2].source
+
+
+def test_a_glossary_term_without_its_chinese_fails_naming_the_cell(book):
+    translate(book, intro="# 1. 小例子\n\n这种块把输入加回来：$y = x + F(x)$。")
+    found = [str(p) for p in zb.all_problems(book)]
+    assert len(found) == 1
+    assert found[0].startswith(
+        "glossary: notebooks/nb.ipynb cell intro: the English uses the glossary term "
+        "'residual block'; the translation has none of ['残差块']"
+    )
+    entries = _entries(book)
+    entries["intro"]["glossary_exempt"] = ["residual block"]
+    _write_entries(book, entries)
+    assert zb.all_problems(book) == []
+
+
+def test_the_glossary_check_covers_pages(book):
+    zb.record(book, PAGE, None, "# 一页\n\n每个残差块都有大小为 3 的核，见 `model`。\n")
+    found = [str(p) for p in zb.all_problems(book)]
+    assert len(found) == 1 and found[0].startswith(
+        "glossary: book/page.md: the English uses the glossary term 'kernel'"
+    )
+
+
+def test_formulas_glue_and_code_spans_stay_untouched(book):
+    translate(book, intro="# 1. 小例子\n\n残差块把输入加回来：$y = x + G(x)$。")
+    assert [p.message for p in zb.all_problems(book)] == [
+        "the formula(s) ['$y = x + F(x)$'] of the English are not in the translation"
+    ]
+    translate(book, value="数值是 3.14，由 `胶水` 计算。")
+    messages = [p.message for p in zb.all_problems(book)]
+    assert "the translation lost the glue reference(s) ['x:.2f']" in messages
+    assert "the code span(s) ['glue'] of the English are not in the translation" in messages
+
+
+def test_a_page_changed_missing_or_without_hash_line(book):
+    (book.root / PAGE).write_text("# A page\n\nChanged.\n", encoding="utf-8")
+    assert [(p.kind, p.source) for p in zb.all_problems(book)] == [("stale", PAGE)]
+    book.translation_path(PAGE).write_text(ZH_PAGE, encoding="utf-8")
+    assert [(p.kind, p.source) for p in zb.all_problems(book)] == [("invalid", PAGE)]
+    book.translation_path(PAGE).unlink()
+    assert [str(p) for p in zb.all_problems(book)] == [
+        "missing: book/page.md: no translation (translations/zh/book/page.md)"
+    ]
+
+
+def test_captions_title_and_orphan_files(book):
+    (book.store / "book.yml").write_text("captions:\n  Old part: 旧的\n", "utf-8")
+    (book.store / "notebooks" / "gone.json").write_text("{}", "utf-8")
+    assert {str(p) for p in zb.all_problems(book)} == {
+        "missing: _toc.yml: the book's Chinese title",
+        "missing: _toc.yml: caption 'Basics'",
+        "orphan: _toc.yml: a translated caption 'Old part' not in the toc",
+        "orphan: translations/zh/notebooks/gone.json: translates nothing the toc lists",
+    }
+
+
+def test_status_lists_what_to_translate_with_a_count(tmp_path, cli):
+    book = make_book(tmp_path / "tiny")
+    zb.record(book, NB, "intro", ZH["intro"])
+    result = cli(book, "status", "--show")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "notebooks/nb.ipynb: 1 to do (1 missing)" in out
+    assert "missing  cell value: no translation" in out
+    assert "| The value is {glue:text}`x:.2f`" in out  # --show: the English to translate
+    assert "book/page.md: 1 to do (1 missing)" in out
+    assert out.rstrip().endswith("5 to translate: 1 notebook cells, 2 pages, 2 toc captions/title")
+    translate(book)
+    result = cli(book, "status")
+    assert result.returncode == 0 and "up to date" in result.stdout
+
+
+def test_set_records_a_translation_with_the_current_hash(tmp_path, monkeypatch, capsys):
+    book = make_book(tmp_path / "tiny")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(ZH["value"]))
+    assert zb.main(["--root", str(book.root), "set", NB, "value"]) == 0
+    assert "recorded in translations/zh/notebooks/nb.json" in capsys.readouterr().out
+    assert _entries(book) == {
+        "value": {
+            "en_sha256": zb.sha256_text(nbformat.read(book.root / NB, 4).cells[2].source),
+            "zh": ZH["value"],
+        }
+    }
+    with pytest.raises(ValueError, match="no non-empty markdown cell with id 'code'"):
+        zb.record(book, NB, "code", "代码")
+
+
+def test_parse_glossary_maps_english_terms_to_chinese(tmp_path):
+    path = tmp_path / "glossary.md"
+    path.write_text(GLOSSARY, encoding="utf-8")
+    terms = {t.english: t.chinese for t in zb.parse_glossary(path)}
+    assert terms["kernel"] == ("卷积核",)
+    assert terms["precision"] == ("精确率",) and terms["recall"] == ("召回率",)
+    assert terms["F1"] == ("F1 分数", "F1")  # the English name is itself accepted
+    assert terms["batch"] == ("批量", "批次")
+    assert terms["batch normalisation"] == ("批量归一化 (BN)", "批量归一化")
+    assert "im2col" not in terms  # no Chinese term
+    # the book's own glossary parses, with its Chinese
+    real = {t.english: t.chinese for t in zb.parse_glossary(ROOT / "book" / "glossary.md")}
+    assert "残差块" in real["residual block"] and "梯度消失" in real["vanishing gradient"]
+
+
+def test_term_matching_ignores_code_math_and_accepts_plurals_and_hyphens():
+    term = zb.Term("learning-rate schedule", ("学习率调度",))
+    assert term.pattern().search("two learning rate\nschedules")
+    kernel = zb.Term("kernel", ("卷积核",))
+    assert not kernel.pattern().search(zb.prose("the `kernel` and $kernel$ and kernel_size"))
+    assert kernel.pattern().search(zb.prose("each kernel slides"))
+
+
+# --- the English execution's outputs --------------------------------------------------------------
+
+
+def test_outputs_come_from_the_books_jupyter_cache(tmp_path):
+    book = make_book(tmp_path / "tiny")
+    nb = zb.executed_notebook(book, NB)
+    assert nb.cells[1].outputs[0]["metadata"]["scrapbook"]["name"] == "x"
+    assert nb.cells[1].execution_count == 1
+
+
+def test_outputs_fall_back_to_jupyter_execute_with_the_glue_put_back(tmp_path):
+    """What myst-nb writes to _build/jupyter_execute: the notebook without its glue outputs, and
+    the glue in <name>.glue.json."""
+    book = make_book(tmp_path / "tiny", cached=False)
+    with pytest.raises(FileNotFoundError, match="build the English book first"):
+        zb.executed_notebook(book, NB)
+    out = book.root / "_build" / "jupyter_execute" / "notebooks"
+    out.mkdir(parents=True)
+    nb = nbformat.read(book.root / NB, as_version=4)
+    nbformat.write(nb, out / "nb.ipynb")  # with the cache, myst-nb writes it without outputs
+    with pytest.raises(FileNotFoundError):
+        zb.executed_notebook(book, NB)
+    glue = {"x": {"output_type": "display_data", "data": {"text/plain": "3.14159"}}}
+    glue["x"]["metadata"] = {"scrapbook": _glue_output()["metadata"]["scrapbook"]}
+    (out / "nb.glue.json").write_text(json.dumps(glue), encoding="utf-8")
+    done = zb.executed_notebook(book, NB)
+    assert done.cells[1].outputs[0]["data"] == _glue_output()["data"]
+
+
+def test_counterpart_urls_are_relative_to_the_page():
+    assert counterpart_url("book/preface.html", "zh/") == "../zh/book/preface.html"
+    assert counterpart_url("book/preface.html", "../") == "../../book/preface.html"
+    assert counterpart_url("index.html", "zh") == "zh/index.html"
+    assert counterpart_url("search.html", "../") == "../search.html"
+
+
+# --- the build ------------------------------------------------------------------------------------
+
+
+def _links(html: Path) -> list[str]:
+    return re.findall(
+        r'<a href="([^"]+)" class="btn btn-sm language-switch"', html.read_text("utf-8")
+    )
+
+
+@pytest.mark.slow
+def test_build_writes_the_chinese_book_next_to_the_english(book):
+    jb = [*zb.jupyter_book_command(), "build", str(book.root), "--all", "-W", "-n", "--keep-going"]
+    english = subprocess.run(jb, capture_output=True, text=True, timeout=300)
+    assert english.returncode == 0, english.stdout[-3000:] + english.stderr[-3000:]
+    assert zb.build(book) == 0
+
+    html = book.root / "_build" / "html"
+    src = book.root / "_build" / "zh_src"
+    zh_page = html / "zh" / "notebooks" / "nb.html"
+    text = zh_page.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN"' in text  # the interface: Sphinx and the theme in Chinese
+    assert "搜索" in text  # "Search"
+    assert "残差块把输入加回来" in text and "A residual block adds" not in text
+    assert "3.14" in text  # the glue of the English execution resolved, nothing executed
+    assert not (src / "_build" / ".jupyter_cache").exists()
+    config = (src / "_config.yml").read_text(encoding="utf-8")
+    assert "language: zh_CN" in config and "execute_notebooks: 'off'" in config
+    assert "title: 小书" in config and "caption: 基础" in (src / "_toc.yml").read_text("utf-8")
+    assert "基础" in (html / "zh" / "book" / "intro.html").read_text("utf-8")
+    assert zb.search_has_chinese(html / "zh") and not zb.search_has_chinese(html)
+    index = (html / "zh" / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(index[index.index("(") + 1 : index.rindex(")")])["terms"]
+    assert {"残差", "残差块"} <= set(terms)  # jieba, with the glossary's terms as words
+
+    # the switcher, both ways, on every page of both books
+    for page in ("book/intro.html", "book/page.html", "notebooks/nb.html"):
+        (to_zh,) = _links(html / page)
+        assert (html / page).parent.joinpath(to_zh).resolve() == (html / "zh" / page).resolve()
+        (to_en,) = _links(html / "zh" / page)
+        assert (html / "zh" / page).parent.joinpath(to_en).resolve() == (html / page).resolve()
+    # the English book is where it was
+    assert "A residual block adds" in (html / "notebooks" / "nb.html").read_text("utf-8")

@@ -1,0 +1,936 @@
+"""The Chinese edition (中文版): one set of notebooks, two books.
+
+The English notebooks and pages are the source. The Chinese prose lives beside them, in
+``translations/zh/``, each piece recording the SHA-256 of the English text it translates:
+
+- ``translations/zh/notebooks/<name>.json``: for every markdown cell of
+  ``notebooks/<name>.ipynb``, keyed by cell id,
+  ``{"en_sha256": <sha256 of the English cell's source>, "zh": <Chinese markdown>}``, and
+  optionally ``"glossary_exempt": [<English glossary term>, ...]`` where the English uses a
+  glossary term in another sense (a Jupyter "kernel" is not a convolution kernel). Code cells
+  are never stored: the Chinese notebooks get the English ones;
+- ``translations/zh/book/<page>.md``: the Chinese page, whole-page granularity, whose first
+  line is the MyST comment ``% en_sha256: <sha256 of book/<page>.md>``;
+- ``translations/zh/book.yml``: the Chinese ``title`` of the book and ``captions``, a map from
+  each English part caption (or entry title) of ``_toc.yml`` to its Chinese.
+
+Only what ``_toc.yml`` lists is translated (and built). Subcommands, from the repository root:
+
+    python tools/zh_book.py status [--show]         # `make zh-todo`: what needs translating
+    python tools/zh_book.py check [--allow-missing] # `make test`: fails on any problem below
+    python tools/zh_book.py build [--allow-missing] # `make book`, after the English build
+    python tools/zh_book.py set notebooks/02_residual_connections.ipynb 3 < cell.zh.md
+    python tools/zh_book.py set book/preface.md < preface.zh.md
+
+``check`` fails, naming the notebook (or page) and the cell id, on: an English cell whose hash
+no longer matches its translation (stale), an English cell without one (missing), a translation
+of a cell that no longer exists or is not markdown (orphan), a Chinese notebook whose code
+differs from the English one, a translation that lost a glue reference, a label, a formula or
+a code span of the English (they stay untouched), and a glossary term of the English without
+one of its Chinese terms (``book/glossary.md`` is the term base). ``--allow-missing`` tolerates
+only the missing pieces (the untranslated book still builds, with the English text in their
+place); the lead drops it from the Makefile once the translations exist.
+
+``build`` needs the English execution: the outputs come from the jupyter-cache the English
+build read and filled (``_build/.jupyter_cache``; ``execute_notebooks: cache``). The executed
+notebooks myst-nb writes to ``_build/jupyter_execute/`` are only a fallback: with the cache
+they are written without outputs, and myst-nb always strips the glue outputs from them (it
+keeps them in ``<name>.glue.json``, which the fallback puts back). It writes the Chinese
+sources to ``_build/zh_src/`` (executed notebooks with Chinese markdown, Chinese pages, a
+``_config.yml`` derived from the English one with ``language: zh_CN``, ``execute_notebooks:
+off`` and the Chinese title, a ``_toc.yml`` with the Chinese captions), builds them with Jupyter
+Book without executing anything, and copies the HTML to ``_build/html/zh/``. The English book
+stays at ``_build/html/`` with its URLs; book/_ext/language_switch.py links every page to its
+counterpart. Sphinx's Chinese search splits words with jieba (requirements.txt), whose
+dictionary gets the glossary's Chinese terms; the build fails if the Chinese search index holds
+no Chinese word.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+LANG = "zh"
+SPHINX_LANGUAGE = "zh_CN"
+ENTRY_KEYS = {"en_sha256", "zh", "glossary_exempt"}
+HASH_LINE = re.compile(r"\A% en_sha256: ([0-9a-f]{64})[^\n]*(\n|\Z)")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# What the Chinese book's interface says where the English book's extensions have English text.
+ZH_SPHINX_CONFIG = {
+    "language": SPHINX_LANGUAGE,
+    "language_switch_root": "../",
+    "language_switch_label": "English",
+    "language_switch_lang": "en",
+    "language_switch_title": "阅读本页的英文版",
+    "nb_code_prompt_show": "显示代码",
+    "nb_code_prompt_hide": "隐藏代码",
+    "togglebutton_hint": "点击显示",
+    "togglebutton_hint_hide": "点击隐藏",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The book and its translation store
+
+
+def sha256_text(text: str) -> str:
+    """The SHA-256 (hex) of ``text`` encoded as UTF-8: what a translation records."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the translation. ``kind``: missing, stale, orphan, code, structure,
+    glossary or invalid; ``source``: the English file (or ``_toc.yml``); ``cell``: the cell id."""
+
+    kind: str
+    source: str
+    cell: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source} cell {self.cell}" if self.cell is not None else self.source
+        return f"{self.kind}: {where}: {self.message}"
+
+
+@dataclass
+class Book:
+    """The English book at ``root`` (its _config.yml, _toc.yml, notebooks and pages) and the
+    Chinese translation store beside it."""
+
+    root: Path = ROOT
+    lang: str = LANG
+    _toc: dict | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Path:
+        return self.root / "translations" / self.lang
+
+    def config(self) -> dict:
+        return yaml.safe_load((self.root / "_config.yml").read_text(encoding="utf-8")) or {}
+
+    def toc(self) -> dict:
+        if self._toc is None:
+            self._toc = yaml.safe_load((self.root / "_toc.yml").read_text(encoding="utf-8"))
+        return self._toc
+
+    def sources(self) -> list[str]:
+        """The files the toc lists, in reading order, relative to the root with their suffix."""
+        found: list[str] = []
+
+        def visit(node):
+            if isinstance(node, dict):
+                for key in ("root", "file"):
+                    if isinstance(node.get(key), str):
+                        found.append(self._resolve(node[key]))
+                for value in node.values():
+                    if isinstance(value, (list, dict)):
+                        visit(value)
+            elif isinstance(node, list):
+                for item in node:
+                    visit(item)
+
+        visit(self.toc())
+        return list(dict.fromkeys(found))
+
+    def _resolve(self, name: str) -> str:
+        for candidate in (name, name + ".ipynb", name + ".md"):
+            path = self.root / candidate
+            if path.suffix in (".ipynb", ".md") and path.is_file():
+                return Path(candidate).as_posix()
+        raise FileNotFoundError(f"_toc.yml lists {name!r}, but there is no {name}.ipynb or .md")
+
+    def notebooks(self) -> list[str]:
+        return [s for s in self.sources() if s.endswith(".ipynb")]
+
+    def pages(self) -> list[str]:
+        return [s for s in self.sources() if s.endswith(".md")]
+
+    def captions(self) -> list[str]:
+        """The part captions and entry titles of the toc: the toc's text a reader sees."""
+        found: list[str] = []
+
+        def visit(node):
+            if isinstance(node, dict):
+                for key in ("caption", "title"):
+                    if isinstance(node.get(key), str):
+                        found.append(node[key])
+                for value in node.values():
+                    if isinstance(value, (list, dict)):
+                        visit(value)
+            elif isinstance(node, list):
+                for item in node:
+                    visit(item)
+
+        visit(self.toc())
+        return list(dict.fromkeys(found))
+
+    def translation_path(self, source: str) -> Path:
+        """``notebooks/x.ipynb`` -> translations/zh/notebooks/x.json; ``book/y.md`` -> .../y.md."""
+        path = self.store / source
+        return path.with_suffix(".json") if path.suffix == ".ipynb" else path
+
+    def meta(self) -> dict:
+        path = self.store / "book.yml"
+        if not path.is_file():
+            return {}
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+    def english(self, source: str):
+        return nbformat.read(self.root / source, as_version=4)
+
+
+def markdown_cells(nb) -> list[tuple[str, str]]:
+    """(id, source) of each non-empty markdown cell, in order."""
+    return [
+        (str(cell.get("id")), cell.source)
+        for cell in nb.cells
+        if cell.cell_type == "markdown" and cell.source.strip()
+    ]
+
+
+def load_entries(book: Book, source: str) -> tuple[dict[str, dict], list[Problem]]:
+    """The translation entries of notebook ``source`` (empty if none), and problems with them."""
+    path = book.translation_path(source)
+    if not path.is_file():
+        return {}, []
+    rel = path.relative_to(book.root).as_posix()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        return {}, [Problem("invalid", source, None, f"{rel} is not valid JSON: {err}")]
+    if not isinstance(data, dict):
+        return {}, [Problem("invalid", source, None, f"{rel} must map cell ids to entries")]
+    entries, problems = {}, []
+    for cell_id, entry in data.items():
+        keys = set(entry) if isinstance(entry, dict) else set()
+        if (
+            not isinstance(entry, dict)
+            or not {"en_sha256", "zh"} <= keys
+            or not keys <= ENTRY_KEYS
+            or not isinstance(entry["zh"], (str, type(None)))
+            or not isinstance(entry.get("glossary_exempt", []), list)
+        ):
+            problems.append(
+                Problem(
+                    "invalid",
+                    source,
+                    cell_id,
+                    f"the entry in {rel} must be {{'en_sha256': str, 'zh': str}} (optionally "
+                    f"'glossary_exempt': [term, ...]), not {entry!r:.80}",
+                )
+            )
+            continue
+        entries[cell_id] = entry
+    return entries, problems
+
+
+def read_page_translation(book: Book, source: str) -> tuple[str | None, str | None]:
+    """(recorded English hash, Chinese text) of page ``source``; (None, None) if untranslated."""
+    path = book.translation_path(source)
+    if not path.is_file():
+        return None, None
+    text = path.read_text(encoding="utf-8")
+    match = HASH_LINE.match(text)
+    return (match.group(1) if match else ""), text
+
+
+# ---------------------------------------------------------------------------------------------
+# The glossary: the term base
+
+
+@dataclass(frozen=True)
+class Term:
+    """An English glossary term and the Chinese strings that translate it (any one will do)."""
+
+    english: str
+    chinese: tuple[str, ...]
+
+    def pattern(self) -> re.Pattern:
+        words = [re.escape(w) for w in re.split(r"[\s-]+", self.english.strip())]
+        body = r"[\s-]+".join(words)
+        return re.compile(rf"(?<![\w-]){body}(?:s|es)?(?![\w-])", re.IGNORECASE)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas (ASCII or full-width) outside parentheses."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        if char in "(（":
+            depth += 1
+        elif char in ")）":
+            depth = max(0, depth - 1)
+        if char in ",，" and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+    parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+def _variants(chinese: str) -> list[str]:
+    """The forms a glossary's Chinese term may take in a translation: as written, without its
+    parenthesised part, and the parenthesised part alone when it is Chinese."""
+    forms = [chinese, re.sub(r"\s*[(（][^)）]*[)）]\s*", " ", chinese).strip()]
+    forms += [m for m in re.findall(r"[(（]([^)）]*)[)）]", chinese) if CJK.search(m)]
+    return [f for f in dict.fromkeys(forms) if f]
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", "", text.replace("（", "(").replace("）", ")")).lower()
+
+
+def parse_glossary(path: Path) -> list[Term]:
+    """The terms of a MyST ``{glossary}`` page whose definitions start with the Chinese terms:
+
+        batch
+          批量, 批次. The group of examples ...
+
+    Several English terms on one line ("precision, recall, F1") take the Chinese terms in the
+    same order when there are as many; otherwise each English term takes all of them. An entry
+    whose first sentence has no Chinese character (im2col, softmax) has no Chinese term."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    terms: list[Term] = []
+    inside = False
+    for index, line in enumerate(lines):
+        if re.match(r"^(```|:::)\s*\{glossary\}", line):
+            inside = True
+            continue
+        if inside and re.match(r"^(```|:::)\s*$", line):
+            inside = False
+            continue
+        if not inside or not line.strip() or line[0].isspace():
+            continue
+        definition = next((x for x in lines[index + 1 :] if x.strip()), "").strip()
+        head = re.split(r"\.(?:\s|$)", definition, maxsplit=1)[0]
+        if not CJK.search(head):
+            continue
+        english = [t.strip() for t in line.split(",") if t.strip()]
+        chinese = _split_top_level(head)
+        if len(english) > 1 and len(english) == len(chinese):
+            pairs = [(e, [c]) for e, c in zip(english, chinese)]
+        else:
+            pairs = [(e, chinese) for e in english]
+        for eng, zh in pairs:
+            forms = [v for c in zh for v in _variants(c)]
+            if any(eng.lower() in f.lower() for f in forms):
+                forms.append(eng)  # "bfloat16 (脑浮点)": the English name is itself a translation
+            terms.append(Term(eng, tuple(dict.fromkeys(forms))))
+    return terms
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking one translated text against its English
+
+
+FENCE = re.compile(r"^(`{3,}|~{3,})([^\n]*)\n.*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
+INLINE_CODE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+GLUE = re.compile(r"\{glue(?::[\w-]+)?\}`([^`]+)`")
+LABEL = re.compile(r"^\(([^()\s]+)\)=[ \t]*$|^:label:[ \t]*(\S+)", re.MULTILINE)
+DIRECTIVE = re.compile(r"^[ \t]*(?:`{3,}|~{3,}|:{3,})[ \t]*\{([\w:-]+)\}", re.MULTILINE)
+DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$|\\begin\{(\w+\*?)\}.*?\\end\{\2\}", re.DOTALL)
+INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\$)")
+LINK_TARGET = re.compile(r"\]\([^)]*\)|<[^>\n]+>|https?://\S+")
+
+
+def _code_free(text: str) -> str:
+    """The text without code blocks (fences whose info string is not a MyST directive, or is a
+    code directive) and without inline code."""
+
+    def fence(m):
+        info = m.group(2).strip()
+        return m.group(0) if info.startswith("{") and not info.startswith("{code") else "\n"
+
+    return INLINE_CODE.sub(" ", FENCE.sub(fence, text))
+
+
+def formulas(text: str) -> list[str]:
+    text = _code_free(text)
+    found = [re.sub(r"\s+", " ", m.group(0)).strip() for m in DISPLAY_MATH.finditer(text)]
+    text = DISPLAY_MATH.sub(" ", text)
+    found += [re.sub(r"\s+", " ", m.group(0)).strip() for m in INLINE_MATH.finditer(text)]
+    return found
+
+
+def code_spans(text: str) -> list[str]:
+    """Inline code (not roles such as {glue:text}`x`, which have their own check)."""
+    text = FENCE.sub("\n", text)
+    return [
+        m.group(2).strip()
+        for m in INLINE_CODE.finditer(text)
+        if text[m.start() - 1 : m.start()] != "}" and m.group(2).strip()
+    ]
+
+
+def prose(text: str) -> str:
+    """The English prose in which glossary terms are looked for: no code, math or link targets."""
+    text = DISPLAY_MATH.sub(" ", _code_free(text))
+    return LINK_TARGET.sub(" ", INLINE_MATH.sub(" ", text))
+
+
+def text_problems(
+    en: str,
+    zh: str,
+    terms: list[Term],
+    exempt: list[str] = (),
+    directives: bool = True,
+) -> list[tuple[str, str]]:
+    """(kind, message) for each way ``zh`` fails to translate ``en`` faithfully: glue references
+    and labels must be the same; every formula and code span of the English must be in the
+    Chinese, unchanged; with ``directives``, the same MyST directives in the same order; each
+    glossary term of the English prose (unless ``exempt``) needs one of its Chinese terms."""
+    found: list[tuple[str, str]] = []
+    for name, extract in (
+        ("glue reference", lambda t: set(GLUE.findall(t))),
+        ("label", lambda t: {a or b for a, b in LABEL.findall(t)}),
+    ):
+        lost, extra = extract(en) - extract(zh), extract(zh) - extract(en)
+        if lost:
+            found.append(("structure", f"the translation lost the {name}(s) {sorted(lost)}"))
+        if extra:
+            found.append(("structure", f"the translation adds the {name}(s) {sorted(extra)}"))
+    for name, extract in (("formula", formulas), ("code span", code_spans)):
+        kept = {re.sub(r"\s+", " ", x) for x in extract(zh)}
+        lost = [x for x in dict.fromkeys(extract(en)) if re.sub(r"\s+", " ", x) not in kept]
+        if lost:
+            found.append(
+                ("structure", f"the {name}(s) {lost} of the English are not in the translation")
+            )
+    if directives and DIRECTIVE.findall(en) != DIRECTIVE.findall(zh):
+        found.append(
+            (
+                "structure",
+                f"the directives differ: English {DIRECTIVE.findall(en)}, "
+                f"Chinese {DIRECTIVE.findall(zh)}",
+            )
+        )
+    english_prose, chinese = prose(en), _normalise(zh)
+    skip = {e.lower() for e in exempt}
+    for term in terms:
+        if term.english.lower() in skip or not term.pattern().search(english_prose):
+            continue
+        if not any(_normalise(form) in chinese for form in term.chinese):
+            found.append(
+                (
+                    "glossary",
+                    f"the English uses the glossary term {term.english!r}; the translation has "
+                    f"none of {list(term.chinese)} (book/glossary.md; or list the term in this "
+                    f"entry's 'glossary_exempt' if the English means something else)",
+                )
+            )
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks: the Chinese notebook and its checks
+
+
+def zh_notebook(en_nb, entries: dict[str, dict], fallback: bool = False):
+    """A copy of ``en_nb`` whose markdown cells carry the Chinese of ``entries`` (each entry's
+    hash must match the English cell). Code cells, outputs and metadata stay. With ``fallback``,
+    a cell without a valid translation keeps its English; otherwise it raises KeyError."""
+    nb = copy.deepcopy(en_nb)
+    for cell in nb.cells:
+        if cell.cell_type != "markdown" or not cell.source.strip():
+            continue
+        entry = entries.get(str(cell.get("id")))
+        if entry and entry.get("zh") and entry["en_sha256"] == sha256_text(cell.source):
+            cell.source = entry["zh"]
+        elif not fallback:
+            raise KeyError(f"cell {cell.get('id')} has no up-to-date translation")
+    return nb
+
+
+def code_differences(en_nb, zh_nb) -> list[tuple[str | None, str]]:
+    """(cell id, message) wherever the Chinese notebook's cells are not the English ones: the
+    same cells, ids and types in the same order, and code cells identical in source."""
+    found = []
+    if len(en_nb.cells) != len(zh_nb.cells):
+        found.append((None, f"{len(zh_nb.cells)} cells, the English has {len(en_nb.cells)}"))
+    for en, zh in zip(en_nb.cells, zh_nb.cells):
+        cid = str(en.get("id"))
+        if (en.get("id"), en.cell_type) != (zh.get("id"), zh.cell_type):
+            found.append((cid, f"is {zh.cell_type} cell {zh.get('id')} in the Chinese notebook"))
+        elif en.cell_type == "code" and en.source != zh.source:
+            found.append((cid, "the Chinese notebook's code differs from the English"))
+    return found
+
+
+def notebook_problems(book: Book, source: str, terms: list[Term]) -> list[Problem]:
+    nb = book.english(source)
+    entries, problems = load_entries(book, source)
+    cells = {str(c.get("id")): c for c in nb.cells}
+    english = dict(markdown_cells(nb))
+    for cell_id, text in english.items():
+        if cell_id in ("None", ""):
+            problems.append(Problem("invalid", source, None, "a markdown cell has no id"))
+            continue
+        entry = entries.get(cell_id)
+        if entry is None or not entry.get("zh"):
+            problems.append(Problem("missing", source, cell_id, "no translation"))
+            continue
+        if entry["en_sha256"] != sha256_text(text):
+            problems.append(
+                Problem(
+                    "stale",
+                    source,
+                    cell_id,
+                    f"the English changed since it was translated (en_sha256 "
+                    f"{entry['en_sha256'][:12]}..., now {sha256_text(text)[:12]}...)",
+                )
+            )
+            continue
+        for kind, message in text_problems(
+            text, entry["zh"], terms, entry.get("glossary_exempt", [])
+        ):
+            problems.append(Problem(kind, source, cell_id, message))
+    for cell_id in entries:
+        if cell_id not in english:
+            what = (
+                f"is a {cells[cell_id].cell_type} cell"
+                if cell_id in cells and cells[cell_id].cell_type != "markdown"
+                else "is empty"
+                if cell_id in cells
+                else "no longer exists"
+            )
+            problems.append(
+                Problem("orphan", source, cell_id, f"a translation of a cell that {what}")
+            )
+    for cell_id, message in code_differences(nb, zh_notebook(nb, entries, fallback=True)):
+        problems.append(Problem("code", source, cell_id, message))
+    return problems
+
+
+def page_problems(book: Book, source: str, terms: list[Term]) -> list[Problem]:
+    en = (book.root / source).read_text(encoding="utf-8")
+    recorded, zh = read_page_translation(book, source)
+    rel = book.translation_path(source).relative_to(book.root).as_posix()
+    if zh is None:
+        return [Problem("missing", source, None, f"no translation ({rel})")]
+    if not recorded:
+        return [Problem("invalid", source, None, f"{rel} must start with '% en_sha256: <hex>'")]
+    if recorded != sha256_text(en):
+        return [
+            Problem(
+                "stale",
+                source,
+                None,
+                f"the English page changed since {rel} translated it (en_sha256 "
+                f"{recorded[:12]}..., now {sha256_text(en)[:12]}...)",
+            )
+        ]
+    body = HASH_LINE.sub("", zh, count=1)
+    exempt = re.findall(r"^% glossary_exempt: (.+)$", zh, re.MULTILINE)
+    exempt = [t.strip() for line in exempt for t in line.split(",")]
+    return [
+        Problem(kind, source, None, message)
+        for kind, message in text_problems(en, body, terms, exempt, directives=False)
+    ]
+
+
+def caption_problems(book: Book) -> list[Problem]:
+    meta, problems = book.meta(), []
+    captions = meta.get("captions") or {}
+    if not meta.get("title"):
+        problems.append(Problem("missing", "_toc.yml", None, "the book's Chinese title"))
+    for caption in book.captions():
+        if not captions.get(caption):
+            problems.append(Problem("missing", "_toc.yml", None, f"caption {caption!r}"))
+    for caption in set(captions) - set(book.captions()):
+        problems.append(
+            Problem("orphan", "_toc.yml", None, f"a translated caption {caption!r} not in the toc")
+        )
+    return problems
+
+
+def orphan_files(book: Book) -> list[Problem]:
+    expected = {book.translation_path(s) for s in book.sources()} | {book.store / "book.yml"}
+    found = []
+    if book.store.is_dir():
+        for path in sorted(book.store.rglob("*")):
+            if path.is_file() and path not in expected:
+                rel = path.relative_to(book.root).as_posix()
+                found.append(Problem("orphan", rel, None, "translates nothing the toc lists"))
+    return found
+
+
+def all_problems(book: Book) -> list[Problem]:
+    terms = parse_glossary(book.root / "book" / "glossary.md")
+    problems = caption_problems(book) + orphan_files(book)
+    for source in book.sources():
+        if source.endswith(".ipynb"):
+            problems += notebook_problems(book, source, terms)
+        else:
+            problems += page_problems(book, source, terms)
+    return problems
+
+
+def failures(problems: list[Problem], allow_missing: bool) -> list[Problem]:
+    return [p for p in problems if not (allow_missing and p.kind == "missing")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The English execution's outputs
+
+
+def executed_notebook(book: Book, source: str):
+    """The English notebook ``source`` with the outputs of the English build: from the book's
+    jupyter-cache (what ``execute_notebooks: cache`` reads and fills), else from myst-nb's
+    ``_build/jupyter_execute/`` copy with its glue outputs put back. Raises FileNotFoundError
+    when neither holds this notebook's current code."""
+    nb = book.english(source)
+    execute = book.config().get("execute", {})
+    if execute.get("execute_notebooks") == "off":
+        return nb  # the English book shows the outputs stored in the notebook: so does this one
+    cache = execute.get("cache") or "_build/.jupyter_cache"
+    cache = book.root / cache
+    if (cache / "global.db").is_file():  # (get_cache would create an empty cache otherwise)
+        from jupyter_cache import get_cache
+
+        try:
+            _, merged = get_cache(str(cache)).merge_match_into_notebook(nb)
+        except KeyError:
+            merged = None
+        if merged is not None:
+            for cell, done in zip(nb.cells, merged.cells):
+                if cell.cell_type == "code":
+                    cell.outputs = done.get("outputs", [])
+                    cell.execution_count = done.get("execution_count")
+            nb.metadata = merged.metadata
+            return nb
+    executed = book.root / "_build" / "jupyter_execute" / source
+    glue = executed.with_name(executed.stem + ".glue.json")
+    if executed.is_file():
+        done = nbformat.read(executed, as_version=4)
+        same = [c.source for c in done.cells if c.cell_type == "code"] == [
+            c.source for c in nb.cells if c.cell_type == "code"
+        ]
+        outputs = any(c.get("outputs") for c in done.cells if c.cell_type == "code")
+        if same and (outputs or glue.is_file()):
+            for cell, run in zip(nb.cells, done.cells):
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = run.outputs, run.execution_count
+            code = [c for c in nb.cells if c.cell_type == "code"]
+            if glue.is_file() and code:
+                for output in json.loads(glue.read_text(encoding="utf-8")).values():
+                    prefix = output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", "")
+                    output["data"] = {prefix + k: v for k, v in output["data"].items()}
+                    code[-1].outputs.append(nbformat.from_dict(output))
+            nb.metadata.update({k: v for k, v in done.metadata.items() if k != "mystnb"})
+            return nb
+    raise FileNotFoundError(
+        f"{source}: no outputs of the English execution for its current code in {cache} or "
+        f"{executed}: build the English book first (make book)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the Chinese book
+
+
+def zh_config(book: Book) -> dict:
+    """The Chinese book's _config.yml: the English one with the Chinese title, no execution,
+    the Chinese interface, the switcher pointing back, and paths that work from _build/zh_src."""
+    cfg = book.config()
+    meta = book.meta()
+    cfg["title"] = meta.get("title") or cfg.get("title", "")
+    cfg.setdefault("execute", {})["execute_notebooks"] = "off"
+    sphinx = cfg.setdefault("sphinx", {})
+    extensions = sphinx.setdefault("local_extensions", {}) or {}
+    sphinx["local_extensions"] = {k: str((book.root / v).resolve()) for k, v in extensions.items()}
+    config = sphinx.setdefault("config", {}) or {}
+    sphinx["config"] = config
+    config.update(ZH_SPHINX_CONFIG)
+    if "language_switch" not in sphinx["local_extensions"]:
+        sphinx["local_extensions"]["language_switch"] = str(
+            (book.root / "book" / "_ext").resolve()
+        )
+    static = config.get("html_static_path")
+    if static:
+        config["html_static_path"] = [str((book.root / p).resolve()) for p in static]
+    return cfg
+
+
+def zh_toc(book: Book) -> dict:
+    captions = book.meta().get("captions") or {}
+    toc = copy.deepcopy(book.toc())
+
+    def visit(node):
+        if isinstance(node, dict):
+            for key in ("caption", "title"):
+                if isinstance(node.get(key), str):
+                    node[key] = captions.get(node[key]) or node[key]
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(toc)
+    return toc
+
+
+@dataclass
+class Prepared:
+    cells: int = 0
+    cells_translated: int = 0
+    pages: int = 0
+    pages_translated: int = 0
+
+
+def prepare_sources(book: Book, out: Path) -> Prepared:
+    """Write the Chinese book's sources into ``out`` (emptied first). Pieces without an
+    up-to-date translation keep their English (the caller has decided that is acceptable)."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    counts = Prepared()
+    # Everything beside the sources (images, included files, bibliography), then the sources.
+    ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "_build", ".pytest_cache")
+    for top in sorted({s.split("/")[0] for s in book.sources() if "/" in s}):
+        shutil.copytree(book.root / top, out / top, ignore=ignore, dirs_exist_ok=True)
+    for source in book.sources():
+        target = out / source
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.endswith(".ipynb"):
+            en = executed_notebook(book, source)
+            entries, _ = load_entries(book, source)
+            zh = zh_notebook(en, entries, fallback=True)
+            english = dict(markdown_cells(book.english(source)))
+            counts.cells += len(english)
+            counts.cells_translated += sum(
+                1
+                for cid, text in english.items()
+                if entries.get(cid, {}).get("zh")
+                and entries[cid]["en_sha256"] == sha256_text(text)
+            )
+            nbformat.write(zh, target)
+            differences = code_differences(book.english(source), nbformat.read(target, 4))
+            if differences:
+                raise RuntimeError(f"{source}: the Chinese notebook's code: {differences}")
+        else:
+            en = (book.root / source).read_text(encoding="utf-8")
+            recorded, zh = read_page_translation(book, source)
+            counts.pages += 1
+            if zh is not None and recorded == sha256_text(en):
+                counts.pages_translated += 1
+                target.write_text(zh, encoding="utf-8")
+            else:
+                target.write_text(en, encoding="utf-8")
+    # Sphinx's Chinese search splits the text into words with jieba; with the glossary's Chinese
+    # terms in its dictionary, a search for 残差块 finds the pages that use it (and 残差 still does).
+    words = sorted(
+        {
+            form.replace(" ", "")
+            for term in parse_glossary(book.root / "book" / "glossary.md")
+            for form in term.chinese
+            if CJK.search(form) and not re.search(r"[()（）:：]", form)
+        }
+    )
+    (out / "jieba_dict.txt").write_text("".join(f"{w}\n" for w in words), encoding="utf-8")
+    config = zh_config(book)
+    config["sphinx"]["config"]["html_search_options"] = {"dict": str(out / "jieba_dict.txt")}
+    (out / "_config.yml").write_text(
+        "# Written by tools/zh_book.py from the English _config.yml: do not edit.\n"
+        + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    (out / "_toc.yml").write_text(
+        "# Written by tools/zh_book.py from the English _toc.yml: do not edit.\n"
+        + yaml.safe_dump(zh_toc(book), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    return counts
+
+
+def jupyter_book_command() -> list[str]:
+    local = Path(sys.executable).with_name("jupyter-book")
+    return [str(local) if local.is_file() else "jupyter-book"]
+
+
+def search_has_chinese(html: Path) -> bool:
+    """Whether the Sphinx search index of the book at ``html`` holds Chinese words."""
+    index = html / "searchindex.js"
+    if not index.is_file():
+        return False
+    text = index.read_text(encoding="utf-8").strip()
+    try:
+        data = json.loads(text[text.index("(") + 1 : text.rindex(")")])
+    except ValueError:
+        return False
+    return any(CJK.search(term) for term in data.get("terms", {}))
+
+
+def build(
+    book: Book,
+    allow_missing: bool = False,
+    src: Path | None = None,
+    html: Path | None = None,
+    flags: tuple[str, ...] = ("--all", "--warningiserror", "--nitpick", "--keep-going"),
+) -> int:
+    start = time.perf_counter()
+    bad = failures(all_problems(book), allow_missing)
+    if bad:
+        report(bad, "The Chinese book cannot be built")
+        if all(p.kind == "missing" for p in bad):
+            print("(--allow-missing builds it with the English where no translation exists)")
+        return 1
+    src = src or book.root / "_build" / "zh_src"
+    html = html or book.root / "_build" / "html" / book.lang
+    try:
+        counts = prepare_sources(book, src)
+    except FileNotFoundError as err:
+        print(f"zh_book build: {err}", file=sys.stderr)
+        return 1
+    result = subprocess.run([*jupyter_book_command(), "build", str(src), *flags], cwd=src)
+    if result.returncode != 0:
+        print("zh_book build: Jupyter Book failed on the Chinese sources", file=sys.stderr)
+        return result.returncode
+    built = src / "_build" / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    shutil.copytree(built, html)
+    translated = counts.cells_translated + counts.pages_translated
+    if translated and not search_has_chinese(html):
+        print(
+            f"zh_book build: {html / 'searchindex.js'} holds no Chinese word: is jieba "
+            "installed (requirements.txt)?",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"中文版: {html / 'index.html'} in {time.perf_counter() - start:.0f} s; translated: "
+        f"{counts.cells_translated} of {counts.cells} notebook cells, "
+        f"{counts.pages_translated} of {counts.pages} pages"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def report(problems: list[Problem], headline: str) -> None:
+    print(f"{headline}: {len(problems)} problem(s)", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def status(book: Book, show: bool = False) -> int:
+    """Print, per notebook and page, what is missing or stale (and orphans); 1 if anything."""
+    problems = [
+        p for p in all_problems(book) if p.kind in ("missing", "stale", "orphan", "invalid")
+    ]
+    by_source: dict[str, list[Problem]] = {}
+    for problem in problems:
+        by_source.setdefault(problem.source, []).append(problem)
+    for source, found in by_source.items():
+        kinds = {k: sum(p.kind == k for p in found) for k in ("missing", "stale", "orphan")}
+        summary = ", ".join(f"{n} {k}" for k, n in kinds.items() if n)
+        print(f"{source}: {len(found)} to do ({summary})")
+        english = dict(markdown_cells(book.english(source))) if source.endswith(".ipynb") else {}
+        for p in found:
+            print(f"  {p.kind:8} " + (f"cell {p.cell}: " if p.cell else "") + p.message)
+            if show and p.cell in english:
+                print("    | " + english[p.cell].replace("\n", "\n    | "))
+    cells = sum(1 for p in problems if p.cell is not None)
+    pages = sum(1 for p in problems if p.cell is None and p.source.endswith(".md"))
+    captions = sum(1 for p in problems if p.source == "_toc.yml")
+    print(
+        f"{len(problems)} to translate: {cells} notebook cells, {pages} pages, "
+        f"{captions} toc captions/title"
+        if problems
+        else "The Chinese edition is up to date."
+    )
+    return 1 if problems else 0
+
+
+def check(book: Book, allow_missing: bool = False) -> int:
+    problems = all_problems(book)
+    bad = failures(problems, allow_missing)
+    missing = len(problems) - len(bad)
+    if bad:
+        report(bad, "The Chinese edition is behind or wrong (tools/zh_book.py status lists it)")
+        return 1
+    note = f" ({missing} pieces not translated yet: allowed by --allow-missing)" if missing else ""
+    print(f"zh_book check: the Chinese translations match the English{note}")
+    return 0
+
+
+def record(book: Book, source: str, cell_id: str | None, zh: str) -> Path:
+    """Store ``zh`` as the translation of ``source`` (a cell of it for a notebook), recording
+    the hash of the English it translates now; returns the file written."""
+    path = book.translation_path(source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    en_path = book.root / source
+    if source.endswith(".ipynb"):
+        english = dict(markdown_cells(book.english(source)))
+        if cell_id not in english:
+            raise ValueError(f"{source} has no non-empty markdown cell with id {cell_id!r}")
+        entries = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        entries[cell_id] = {**entries.get(cell_id, {}), "en_sha256": sha256_text(english[cell_id])}
+        entries[cell_id]["zh"] = zh
+        order = list(english) + [k for k in entries if k not in english]
+        entries = {k: entries[k] for k in order if k in entries}
+        path.write_text(json.dumps(entries, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    else:
+        if cell_id is not None:
+            raise ValueError("a page is translated whole: give no cell id")
+        body = HASH_LINE.sub("", zh, count=1)
+        digest = sha256_text(en_path.read_text(encoding="utf-8"))
+        path.write_text(f"% en_sha256: {digest}\n{body}", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=ROOT, help="the English book's folder")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("status", help="what needs translating (exit 1 if anything)")
+    p.add_argument("--show", action="store_true", help="print the English of each cell to do")
+    p = sub.add_parser("check", help="fail on stale, missing or wrong translations")
+    p.add_argument("--allow-missing", action="store_true", help="tolerate untranslated pieces")
+    p = sub.add_parser("build", help="build the Chinese book into _build/html/zh")
+    p.add_argument("--allow-missing", action="store_true", help="English where untranslated")
+    p.add_argument("--src", type=Path, help="where to write the sources (_build/zh_src)")
+    p.add_argument("--html", type=Path, help="where the HTML goes (_build/html/zh)")
+    p = sub.add_parser("set", help="record a translation read from stdin (with today's hash)")
+    p.add_argument("source", help="notebooks/NN_x.ipynb or book/page.md")
+    p.add_argument("cell_id", nargs="?", help="the markdown cell's id (notebooks only)")
+    args = parser.parse_args(argv)
+    book = Book(args.root.resolve())
+    try:
+        book.sources()
+    except (OSError, yaml.YAMLError) as err:
+        print(f"zh_book: {err}", file=sys.stderr)
+        return 1
+    if args.command == "status":
+        return status(book, args.show)
+    if args.command == "check":
+        return check(book, args.allow_missing)
+    if args.command == "build":
+        return build(book, args.allow_missing, args.src, args.html)
+    path = record(book, args.source, args.cell_id, sys.stdin.read())
+    print(f"recorded in {path.relative_to(book.root)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
