@@ -20,9 +20,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["check_conv2d", "check_residual_block", "check_cross_entropy", "check_confusion_matrix",
-           "check_grad_cam", "check_group_norm", "check_nesterov_step", "check_flip_safe",
-           "check_occlusion_map"]
+__all__ = [
+    "check_conv2d",
+    "check_residual_block",
+    "check_cross_entropy",
+    "check_confusion_matrix",
+    "check_grad_cam",
+    "check_group_norm",
+    "check_nesterov_step",
+    "check_flip_safe",
+    "check_occlusion_map",
+]
 
 
 def _fail(name: str, message: str) -> None:
@@ -37,7 +45,9 @@ def _call(name: str, fn: Callable, args: tuple, kwargs: dict, description: str) 
     except NotImplementedError:
         _fail(name, "not implemented yet: replace the `raise NotImplementedError` with your code")
     except Exception as err:  # noqa: BLE001 - any student error becomes a hint
-        _fail(name, f"your code raised {type(err).__name__}: {err} (when called with {description})")
+        _fail(
+            name, f"your code raised {type(err).__name__}: {err} (when called with {description})"
+        )
 
 
 def _ok(name: str, what: str) -> None:
@@ -65,31 +75,50 @@ def check_conv2d(fn: Callable) -> None:
     name = "check_conv2d"
     _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
-    cases = [((1, 1, 5, 5), (1, 1, 3, 3), 1, 0, False), ((1, 1, 5, 5), (1, 1, 3, 3), 1, 0, True),
-             ((2, 3, 7, 6), (4, 3, 3, 3), 1, 1, True), ((1, 2, 8, 8), (3, 2, 2, 3), 1, 0, False),
-             ((1, 2, 9, 7), (2, 2, 3, 2), 2, 1, True), ((2, 1, 10, 10), (1, 1, 3, 3), 3, 2, False),
-             ((1, 3, 6, 6), (2, 3, 1, 1), 2, 0, True)]
+    cases = [
+        ((1, 1, 5, 5), (1, 1, 3, 3), 1, 0, False),
+        ((1, 1, 5, 5), (1, 1, 3, 3), 1, 0, True),
+        ((2, 3, 7, 6), (4, 3, 3, 3), 1, 1, True),
+        ((1, 2, 8, 8), (3, 2, 2, 3), 1, 0, False),
+        ((1, 2, 9, 7), (2, 2, 3, 2), 2, 1, True),
+        ((2, 1, 10, 10), (1, 1, 3, 3), 3, 2, False),
+        ((1, 3, 6, 6), (2, 3, 1, 1), 2, 0, True),
+    ]
     for x_shape, w_shape, stride, padding, use_bias in cases:
         x = torch.randn(*x_shape, generator=g)
         w = torch.randn(*w_shape, generator=g)
         b = torch.randn(w_shape[0], generator=g) if use_bias else None
-        desc = (f"input {x_shape}, weight {w_shape}, {'a bias' if use_bias else 'bias=None'}, "
-                f"stride={stride}, padding={padding}")
+        desc = (
+            f"input {x_shape}, weight {w_shape}, {'a bias' if use_bias else 'bias=None'}, "
+            f"stride={stride}, padding={padding}"
+        )
         expected = F.conv2d(x, w, b, stride=stride, padding=padding)
         got = _call(name, fn, (x, w, b), {"stride": stride, "padding": padding}, desc)
         if not isinstance(got, torch.Tensor):
             _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
         if got.shape != expected.shape:
-            _fail(name, f"with {desc}: expected output shape {tuple(expected.shape)}, got {tuple(got.shape)}. "
-                        f"Check the output-size formula floor((H + 2p - K) / s) + 1.")
+            _fail(
+                name,
+                f"with {desc}: expected output shape {tuple(expected.shape)}, got {tuple(got.shape)}. "
+                f"Check the output-size formula floor((H + 2p - K) / s) + 1.",
+            )
         if not torch.allclose(got.float(), expected, atol=1e-4, rtol=1e-4):
             hint = ""
-            if torch.allclose(got.float(), F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding), atol=1e-4):
+            if torch.allclose(
+                got.float(),
+                F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding),
+                atol=1e-4,
+            ):
                 hint = " Your result is a true convolution (flipped kernel); frameworks compute cross-correlation."
-            elif use_bias and torch.allclose(got.float(), F.conv2d(x, w, None, stride=stride, padding=padding), atol=1e-4):
+            elif use_bias and torch.allclose(
+                got.float(), F.conv2d(x, w, None, stride=stride, padding=padding), atol=1e-4
+            ):
                 hint = " It matches the result without the bias: add bias[o] to output channel o."
-            _fail(name, f"with {desc}: values differ from F.conv2d (largest difference "
-                        f"{(got.float() - expected).abs().max():.3g}).{hint}")
+            _fail(
+                name,
+                f"with {desc}: values differ from F.conv2d (largest difference "
+                f"{(got.float() - expected).abs().max():.3g}).{hint}",
+            )
     _ok(name, f"all {len(cases)} cases agree with F.conv2d")
 
 
@@ -107,7 +136,13 @@ def check_residual_block(cls: type) -> None:
     torch.manual_seed(0)
     for in_c, out_c, stride, size in [(8, 8, 1, 6), (8, 16, 2, 8), (4, 8, 1, 5), (8, 8, 2, 8)]:
         desc = f"{cls.__name__}({in_c}, {out_c}, stride={stride}) on an input of shape (2, {in_c}, {size}, {size})"
-        block = _call(name, cls, (in_c, out_c), {"stride": stride}, f"{cls.__name__}({in_c}, {out_c}, stride={stride})")
+        block = _call(
+            name,
+            cls,
+            (in_c, out_c),
+            {"stride": stride},
+            f"{cls.__name__}({in_c}, {out_c}, stride={stride})",
+        )
         if not isinstance(block, nn.Module):
             _fail(name, f"{cls.__name__} must be an nn.Module subclass")
         block.eval()
@@ -119,8 +154,11 @@ def check_residual_block(cls: type) -> None:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             _fail(name, f"{desc}: expected output shape {expected_shape}, got {shape}")
         if out.min() < 0:
-            _fail(name, f"{desc}: the output has negative values ({out.min():.3g}); "
-                        f"apply ReLU after adding the shortcut")
+            _fail(
+                name,
+                f"{desc}: the output has negative values ({out.min():.3g}); "
+                f"apply ReLU after adding the shortcut",
+            )
     block = _call(name, cls, (8, 8), {"stride": 1}, f"{cls.__name__}(8, 8, stride=1)").eval()
     with torch.no_grad():
         for m in block.modules():
@@ -131,9 +169,12 @@ def check_residual_block(cls: type) -> None:
         x = torch.rand(2, 8, 6, 6)  # non-negative, like the output of a previous block
         out = _call(name, block, (x,), {}, f"{cls.__name__}(8, 8) with zeroed convolutions")
     if not torch.allclose(out, x, atol=1e-5):
-        _fail(name, f"{cls.__name__}(8, 8, stride=1) with all convolution weights at zero should return its input "
-                    f"(the shortcut carries x), but returned {_summary(out)} for an input {_summary(x)}. "
-                    f"Is the shortcut the identity when the shape does not change, and is x added back?")
+        _fail(
+            name,
+            f"{cls.__name__}(8, 8, stride=1) with all convolution weights at zero should return its input "
+            f"(the shortcut carries x), but returned {_summary(out)} for an input {_summary(x)}. "
+            f"Is the shortcut the identity when the shape does not change, and is x added back?",
+        )
     _ok(name, "shapes with and without downsampling, ReLU after the addition, identity shortcut")
 
 
@@ -142,17 +183,29 @@ def check_cross_entropy(fn: Callable) -> None:
     name = "check_cross_entropy"
     _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
-    cases = [(torch.randn(4, 3, generator=g), torch.tensor([0, 2, 1, 2]), "a batch of 4, 3 classes"),
-             (torch.randn(1, 10, generator=g), torch.tensor([7]), "a batch of 1, 10 classes"),
-             (torch.randn(16, 5, generator=g) * 3, torch.randint(0, 5, (16,), generator=g), "a batch of 16, 5 classes"),
-             (torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]]), torch.tensor([0, 2]),
-              "large logits (1000): exp() overflows unless you subtract the maximum first")]
+    cases = [
+        (torch.randn(4, 3, generator=g), torch.tensor([0, 2, 1, 2]), "a batch of 4, 3 classes"),
+        (torch.randn(1, 10, generator=g), torch.tensor([7]), "a batch of 1, 10 classes"),
+        (
+            torch.randn(16, 5, generator=g) * 3,
+            torch.randint(0, 5, (16,), generator=g),
+            "a batch of 16, 5 classes",
+        ),
+        (
+            torch.tensor([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]]),
+            torch.tensor([0, 2]),
+            "large logits (1000): exp() overflows unless you subtract the maximum first",
+        ),
+    ]
     for logits, targets, desc in cases:
         expected = F.cross_entropy(logits, targets)
         got = _call(name, fn, (logits.clone(), targets.clone()), {}, desc)
         got_t = torch.as_tensor(got, dtype=torch.float32)
         if got_t.numel() != 1:
-            _fail(name, f"with {desc}: expected a single number (the mean loss), got shape {tuple(got_t.shape)}")
+            _fail(
+                name,
+                f"with {desc}: expected a single number (the mean loss), got shape {tuple(got_t.shape)}",
+            )
         got_v = float(got_t.reshape(()))
         if not np.isfinite(got_v):
             _fail(name, f"with {desc}: got {got_v}, expected {expected:.4f}")
@@ -171,28 +224,47 @@ def check_confusion_matrix(fn: Callable) -> None:
     name = "check_confusion_matrix"
     _check_callable(name, fn)
     rng = np.random.default_rng(0)
-    cases = [(np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2]), 3, "a small example"),
-             (np.array([0, 0, 0]), np.array([1, 1, 0]), 2, "two classes"),
-             (rng.integers(0, 5, 50), rng.integers(0, 5, 50), 5, "50 random labels, 5 classes"),
-             (np.array([0, 1]), np.array([0, 1]), 4, "classes 2 and 3 absent (num_classes=4)")]
+    cases = [
+        (np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2]), 3, "a small example"),
+        (np.array([0, 0, 0]), np.array([1, 1, 0]), 2, "two classes"),
+        (rng.integers(0, 5, 50), rng.integers(0, 5, 50), 5, "50 random labels, 5 classes"),
+        (np.array([0, 1]), np.array([0, 1]), 4, "classes 2 and 3 absent (num_classes=4)"),
+    ]
     for y_true, y_pred, k, desc in cases:
         expected = confusion_matrix(y_true, y_pred, labels=np.arange(k))
-        got = np.asarray(_call(name, fn, (y_true.copy(), y_pred.copy(), k), {},
-                               f"{desc}: y_true={y_true.tolist()[:6]}..., y_pred={y_pred.tolist()[:6]}..., num_classes={k}"))
+        got = np.asarray(
+            _call(
+                name,
+                fn,
+                (y_true.copy(), y_pred.copy(), k),
+                {},
+                f"{desc}: y_true={y_true.tolist()[:6]}..., y_pred={y_pred.tolist()[:6]}..., num_classes={k}",
+            )
+        )
         if got.shape != (k, k):
             _fail(name, f"with {desc}: expected a {k}x{k} matrix, got shape {got.shape}")
         if not np.array_equal(got, expected):
             hint = ""
             if np.array_equal(got.T, expected):
-                hint = " It is transposed: rows must be the true class, columns the predicted class."
+                hint = (
+                    " It is transposed: rows must be the true class, columns the predicted class."
+                )
             elif np.allclose(got.sum(), 1) or np.allclose(got.sum(1)[expected.sum(1) > 0], 1):
                 hint = " It looks normalised: count the examples instead."
             _fail(name, f"with {desc}: expected\n{expected}\ngot\n{got}{hint}")
     _ok(name, f"all {len(cases)} cases agree with sklearn.metrics.confusion_matrix")
 
 
-def _cam_variant(model: nn.Module, layer: nn.Module, X: torch.Tensor, target: torch.Tensor, *,
-                 score: str = "logit", pool: str = "mean", mode: str = "bilinear") -> torch.Tensor:
+def _cam_variant(
+    model: nn.Module,
+    layer: nn.Module,
+    X: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    score: str = "logit",
+    pool: str = "mean",
+    mode: str = "bilinear",
+) -> torch.Tensor:
     """Grad-CAM with one step done differently: what a plausible mistake returns."""
     store: list[torch.Tensor] = []
     handle = layer.register_forward_hook(lambda _m, _i, out: store.append(out))
@@ -228,8 +300,12 @@ def check_grad_cam(fn: Callable) -> None:
     name = "check_grad_cam"
     _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
-    cases = [(1, "layer3", (3, 1, 8, 8), [0, 3, 7]), (1, "layer2", (2, 1, 12, 12), [1, 1]),
-             (3, "layer3", (2, 3, 16, 16), [9, 4]), (3, "layer2.0", (1, 3, 10, 10), [5])]
+    cases = [
+        (1, "layer3", (3, 1, 8, 8), [0, 3, 7]),
+        (1, "layer2", (2, 1, 12, 12), [1, 1]),
+        (3, "layer3", (2, 3, 16, 16), [9, 4]),
+        (3, "layer2.0", (1, 3, 10, 10), [5]),
+    ]
     for in_c, layer_name, x_shape, target_list in cases:
         torch.manual_seed(0)
         model = cifar_resnet(8, in_channels=in_c, width=4).eval()
@@ -242,10 +318,15 @@ def check_grad_cam(fn: Callable) -> None:
         target = torch.tensor(target_list)
         layer = dict(model.named_modules())[layer_name]
         expected = grad_cam(model, layer, X, target)
-        desc = (f"X of shape {x_shape}, layer model.{layer_name}, target {target_list}")
+        desc = f"X of shape {x_shape}, layer model.{layer_name}, target {target_list}"
         student = copy.deepcopy(model)
-        got = _call(name, fn, (student, dict(student.named_modules())[layer_name], X.clone(),
-                               target.clone()), {}, desc)
+        got = _call(
+            name,
+            fn,
+            (student, dict(student.named_modules())[layer_name], X.clone(), target.clone()),
+            {},
+            desc,
+        )
         if not isinstance(got, torch.Tensor):
             _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
         got = got.detach().float().cpu()
@@ -254,10 +335,15 @@ def check_grad_cam(fn: Callable) -> None:
             if got.ndim == 4 and got.shape[1] == 1:
                 hint = " Drop the channel dimension: return cam[:, 0]."
             elif got.ndim == 3 and got.shape[-1] != x_shape[-1]:
-                hint = (" Upsample the map to the input's size with "
-                        "F.interpolate(cam, size=X.shape[-2:], mode='bilinear').")
-            _fail(name, f"with {desc}: expected maps of shape {tuple(expected.shape)}, "
-                        f"got {tuple(got.shape)}.{hint}")
+                hint = (
+                    " Upsample the map to the input's size with "
+                    "F.interpolate(cam, size=X.shape[-2:], mode='bilinear')."
+                )
+            _fail(
+                name,
+                f"with {desc}: expected maps of shape {tuple(expected.shape)}, "
+                f"got {tuple(got.shape)}.{hint}",
+            )
         if torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
             continue
         hint = ""
@@ -265,28 +351,43 @@ def check_grad_cam(fn: Callable) -> None:
             hint = " Some values are negative: apply ReLU to the weighted sum of the channels."
         else:
             variants = [
-                ({"pool": "sum"}, " It matches gradients summed over the positions: alpha_k "
-                                  "is their mean."),
-                ({"mode": "nearest"}, " It matches nearest-neighbour upsampling: use "
-                                      "mode='bilinear'."),
-                ({"score": "softmax"}, " It matches the gradient of the softmax probability: "
-                                       "use the class score (logit) itself."),
-                ({"pool": "none"}, " It matches gradient x activation at each position: "
-                                   "average the gradient over positions first, one weight "
-                                   "per channel."),
+                (
+                    {"pool": "sum"},
+                    " It matches gradients summed over the positions: alpha_k is their mean.",
+                ),
+                (
+                    {"mode": "nearest"},
+                    " It matches nearest-neighbour upsampling: use mode='bilinear'.",
+                ),
+                (
+                    {"score": "softmax"},
+                    " It matches the gradient of the softmax probability: "
+                    "use the class score (logit) itself.",
+                ),
+                (
+                    {"pool": "none"},
+                    " It matches gradient x activation at each position: "
+                    "average the gradient over positions first, one weight "
+                    "per channel.",
+                ),
             ]
             for kwargs, text in variants:
-                if torch.allclose(got, _cam_variant(model, layer, X, target, **kwargs),
-                                  rtol=1e-4, atol=1e-6):
+                if torch.allclose(
+                    got, _cam_variant(model, layer, X, target, **kwargs), rtol=1e-4, atol=1e-6
+                ):
                     hint = text
                     break
             else:
                 predicted = model(X).argmax(1)
                 if not torch.equal(predicted, target) and torch.allclose(
-                        got, grad_cam(model, layer, X, predicted), rtol=1e-4, atol=1e-6):
+                    got, grad_cam(model, layer, X, predicted), rtol=1e-4, atol=1e-6
+                ):
                     hint = " It matches the predicted class: use the class in `target`."
-        _fail(name, f"with {desc}: expected maps {_summary(expected)}, got {_summary(got)} "
-                    f"(largest difference {(got - expected).abs().max():.3g}).{hint}")
+        _fail(
+            name,
+            f"with {desc}: expected maps {_summary(expected)}, got {_summary(got)} "
+            f"(largest difference {(got - expected).abs().max():.3g}).{hint}",
+        )
     _ok(name, f"all {len(cases)} cases agree with resnet_utils.explain.grad_cam")
 
 
@@ -302,8 +403,13 @@ def check_group_norm(fn: Callable) -> None:
     name = "check_group_norm"
     _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
-    cases = [((2, 4, 3, 3), 2), ((1, 6, 4, 4), 3), ((3, 8, 2, 2), 1), ((2, 4, 5, 5), 4),
-             ((4, 6, 3, 3), 2)]
+    cases = [
+        ((2, 4, 3, 3), 2),
+        ((1, 6, 4, 4), 3),
+        ((3, 8, 2, 2), 1),
+        ((2, 4, 5, 5), 4),
+        ((4, 6, 3, 3), 2),
+    ]
     for shape, groups in cases:
         x = 3 * torch.randn(*shape, generator=g) + 5 * torch.randn(shape[0], 1, 1, 1, generator=g)
         c = shape[1]
@@ -311,44 +417,57 @@ def check_group_norm(fn: Callable) -> None:
         beta = torch.randn(c, generator=g)
         desc = f"x of shape {shape}, num_groups={groups}, gamma and beta of shape ({c},)"
         expected = F.group_norm(x, groups, gamma, beta, eps=1e-5)
-        got = _call(name, fn, (x.clone(), groups, gamma.clone(), beta.clone()), {"eps": 1e-5},
-                    desc)
+        got = _call(
+            name, fn, (x.clone(), groups, gamma.clone(), beta.clone()), {"eps": 1e-5}, desc
+        )
         if not isinstance(got, torch.Tensor):
             _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
         if got.shape != expected.shape:
-            _fail(name, f"with {desc}: expected output shape {tuple(expected.shape)}, "
-                        f"got {tuple(got.shape)}")
+            _fail(
+                name,
+                f"with {desc}: expected output shape {tuple(expected.shape)}, "
+                f"got {tuple(got.shape)}",
+            )
         got = got.detach().float()
         if torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
             continue
         hint = _group_norm_hint(got, x, groups, gamma, beta)
-        _fail(name, f"with {desc}: values differ from F.group_norm (largest difference "
-                    f"{(got - expected).abs().max():.3g}).{hint}")
+        _fail(
+            name,
+            f"with {desc}: values differ from F.group_norm (largest difference "
+            f"{(got - expected).abs().max():.3g}).{hint}",
+        )
     _ok(name, f"all {len(cases)} cases agree with F.group_norm")
 
 
-def _group_norm_hint(got: torch.Tensor, x: torch.Tensor, groups: int, gamma: torch.Tensor,
-                     beta: torch.Tensor) -> str:
+def _group_norm_hint(
+    got: torch.Tensor, x: torch.Tensor, groups: int, gamma: torch.Tensor, beta: torch.Tensor
+) -> str:
     """Which plausible mistake ``got`` matches, as a hint ('' when none does)."""
     n, c = x.shape[:2]
     affine = (gamma[:, None, None], beta[:, None, None])
 
     def normalise(t: torch.Tensor, unbiased: bool) -> torch.Tensor:  # over the last dim
-        return (t - t.mean(-1, keepdim=True)) / (t.var(-1, unbiased=unbiased, keepdim=True)
-                                                 + 1e-5).sqrt()
+        return (t - t.mean(-1, keepdim=True)) / (
+            t.var(-1, unbiased=unbiased, keepdim=True) + 1e-5
+        ).sqrt()
 
     unbiased = normalise(x.reshape(n, groups, -1), True).reshape(x.shape) * affine[0] + affine[1]
     per_channel = x.transpose(0, 1).reshape(c, -1)  # batch norm: over the batch, per channel
     batch_norm = normalise(per_channel, False).reshape(c, n, *x.shape[2:]).transpose(0, 1)
     batch_norm = batch_norm * affine[0] + affine[1]
     if torch.allclose(got, unbiased, atol=1e-4, rtol=1e-4):
-        return (" It matches the unbiased variance (divided by M - 1): normalise with the "
-                "biased one, divided by the number of values M.")
+        return (
+            " It matches the unbiased variance (divided by M - 1): normalise with the "
+            "biased one, divided by the number of values M."
+        )
     if torch.allclose(got, F.group_norm(x, groups, eps=1e-5), atol=1e-4, rtol=1e-4):
         return " It matches the result without gamma and beta: scale and shift each channel."
     if n > 1 and torch.allclose(got, batch_norm, atol=1e-4, rtol=1e-4):
-        return (" It matches batch norm, whose statistics mix the images of the batch: group norm "
-                "normalises each image with its own statistics, group by group.")
+        return (
+            " It matches batch norm, whose statistics mix the images of the batch: group norm "
+            "normalises each image with its own statistics, group by group."
+        )
     return ""
 
 
@@ -366,18 +485,33 @@ def check_nesterov_step(fn: Callable) -> None:
     params = [torch.randn(s, generator=g) for s in shapes]
     grads_per_step = [[torch.randn(s, generator=g) for s in shapes] for _ in range(3)]
     reference = [p.clone().requires_grad_() for p in params]
-    optimizer = torch.optim.SGD(reference, lr=lr, momentum=momentum, nesterov=True,
-                                weight_decay=weight_decay)
+    optimizer = torch.optim.SGD(
+        reference, lr=lr, momentum=momentum, nesterov=True, weight_decay=weight_decay
+    )
     mine = [p.clone() for p in params]
     velocities = [torch.zeros_like(p) for p in params]
     for step, grads in enumerate(grads_per_step, start=1):
         for p, grad in zip(reference, grads):
             p.grad = grad.clone()
         optimizer.step()
-        desc = (f"step {step} with lr={lr}, momentum={momentum}, weight_decay={weight_decay} "
-                f"(velocities start at zero)")
-        out = _call(name, fn, ([p.clone() for p in mine], [x.clone() for x in grads],
-                               [v.clone() for v in velocities], lr, momentum, weight_decay), {}, desc)
+        desc = (
+            f"step {step} with lr={lr}, momentum={momentum}, weight_decay={weight_decay} "
+            f"(velocities start at zero)"
+        )
+        out = _call(
+            name,
+            fn,
+            (
+                [p.clone() for p in mine],
+                [x.clone() for x in grads],
+                [v.clone() for v in velocities],
+                lr,
+                momentum,
+                weight_decay,
+            ),
+            {},
+            desc,
+        )
         if not (isinstance(out, tuple) and len(out) == 2):
             _fail(name, f"expected (new_params, new_velocities), got {type(out).__name__}")
         new_params, new_velocities = [list(x) for x in out]
@@ -391,17 +525,23 @@ def check_nesterov_step(fn: Callable) -> None:
                 v = [momentum * vel + di for vel, di in zip(velocities, d)]
                 classical = mine[i] - lr * v[i]
                 if got.shape == want.shape and torch.allclose(got, classical, atol=1e-6):
-                    hint = (" That is classical momentum (w - lr * v); Nesterov steps with "
-                            "d + momentum * v instead.")
-                _fail(name, f"{desc}: parameter {i} expected {_summary(want.detach())}, "
-                            f"got {_summary(got)}.{hint}")
+                    hint = (
+                        " That is classical momentum (w - lr * v); Nesterov steps with "
+                        "d + momentum * v instead."
+                    )
+                _fail(
+                    name,
+                    f"{desc}: parameter {i} expected {_summary(want.detach())}, "
+                    f"got {_summary(got)}.{hint}",
+                )
         mine = [torch.as_tensor(p).clone() for p in new_params]
         velocities = [torch.as_tensor(v).clone() for v in new_velocities]
     _ok(name, "three steps agree with torch.optim.SGD(nesterov=True)")
 
 
-def check_flip_safe(answer: Any, predict: Callable, X: torch.Tensor, y: Any,
-                    dim: int = -2, threshold: float = 0.8) -> None:
+def check_flip_safe(
+    answer: Any, predict: Callable, X: torch.Tensor, y: Any, dim: int = -2, threshold: float = 0.8
+) -> None:
     """``answer`` lists the digits that ``predict`` still recognises (at least ``threshold``
     of the time) after flipping the images ``X`` along ``dim`` (-2: vertically)."""
     name = "check_flip_safe"
@@ -420,20 +560,27 @@ def check_flip_safe(answer: Any, predict: Callable, X: torch.Tensor, y: Any,
         if missing:
             parts.append(f"{len(missing)} recognised digit(s) missing")
         if extra:
-            parts.append(f"{len(extra)} digit(s) that are recognised less than "
-                         f"{threshold:.0%} of the time")
+            parts.append(
+                f"{len(extra)} digit(s) that are recognised less than {threshold:.0%} of the time"
+            )
         _fail(name, "; ".join(parts) + ". Measure each digit's accuracy on the flipped images.")
     _ok(name, f"the {len(truth)} digits recognised after the flip")
 
 
-def _occlusion(model: nn.Module, x: torch.Tensor, target: int, patch: int, fill: float,
-               channels: slice = slice(None)) -> torch.Tensor:
+def _occlusion(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    patch: int,
+    fill: float,
+    channels: slice = slice(None),
+) -> torch.Tensor:
     """The reference occlusion map (``channels``: which channels the square blanks)."""
     rows, cols = x.shape[-2] - patch + 1, x.shape[-1] - patch + 1
     batch = x.repeat(rows * cols, 1, 1, 1)  # (P, C, H, W)
     for n in range(rows * cols):
         i, j = divmod(n, cols)
-        batch[n, channels, i:i + patch, j:j + patch] = fill
+        batch[n, channels, i : i + patch, j : j + patch] = fill
     with torch.no_grad():
         return (model(x[None])[0, target] - model(batch)[:, target]).view(rows, cols)
 
@@ -461,14 +608,22 @@ def check_occlusion_map(fn: Callable) -> None:
         x = torch.randn(*shape, generator=g)
         expected = _occlusion(model, x, target, patch, fill)
         desc = f"x of shape {shape}, target={target}, patch={patch}, fill={fill}"
-        got = _call(name, fn, (copy.deepcopy(model), x.clone(), target),
-                    {"patch": patch, "fill": fill}, desc)
+        got = _call(
+            name,
+            fn,
+            (copy.deepcopy(model), x.clone(), target),
+            {"patch": patch, "fill": fill},
+            desc,
+        )
         if not isinstance(got, torch.Tensor):
             _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
         got = got.detach().float().cpu()
         if got.shape != expected.shape:
-            _fail(name, f"with {desc}: expected shape {tuple(expected.shape)}, one value per "
-                        f"top-left corner (stride 1), got {tuple(got.shape)}")
+            _fail(
+                name,
+                f"with {desc}: expected shape {tuple(expected.shape)}, one value per "
+                f"top-left corner (stride 1), got {tuple(got.shape)}",
+            )
         if torch.allclose(got, expected, rtol=1e-4, atol=1e-5):
             continue
         hint = ""
@@ -478,13 +633,17 @@ def check_occlusion_map(fn: Callable) -> None:
             hint = " The sign is flipped: the drop is score(x) - score(blanked x)."
         elif torch.allclose(got, full - expected, rtol=1e-4, atol=1e-5):
             hint = " These are the blanked images' scores: return the drop from score(x)."
-        elif fill != 0 and torch.allclose(got, _occlusion(model, x, target, patch, 0.0),
-                                          rtol=1e-4, atol=1e-5):
+        elif fill != 0 and torch.allclose(
+            got, _occlusion(model, x, target, patch, 0.0), rtol=1e-4, atol=1e-5
+        ):
             hint = " It matches fill=0: set the square to `fill`."
         elif shape[0] > 1 and torch.allclose(
-                got, _occlusion(model, x, target, patch, fill, slice(0, 1)),
-                rtol=1e-4, atol=1e-5):
+            got, _occlusion(model, x, target, patch, fill, slice(0, 1)), rtol=1e-4, atol=1e-5
+        ):
             hint = " Only the first channel was blanked: blank the square in every channel."
-        _fail(name, f"with {desc}: expected {_summary(expected)}, got {_summary(got)} "
-                    f"(largest difference {(got - expected).abs().max():.3g}).{hint}")
+        _fail(
+            name,
+            f"with {desc}: expected {_summary(expected)}, got {_summary(got)} "
+            f"(largest difference {(got - expected).abs().max():.3g}).{hint}",
+        )
     _ok(name, f"all {len(cases)} cases agree with the occlusion maps computed here")

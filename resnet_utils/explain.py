@@ -74,15 +74,17 @@ def _resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
     if isinstance(layer, str):
         if layer not in modules or layer == "":
             known = [n for n in modules if n][:12]
-            raise ValueError(f"layer {layer!r} is not a module of the model; known names "
-                             f"include {known}")
+            raise ValueError(
+                f"layer {layer!r} is not a module of the model; known names include {known}"
+            )
         return modules[layer]
     if isinstance(layer, nn.Module):
         if not any(m is layer for m in modules.values()):
             raise ValueError(f"layer ({type(layer).__name__}) is not a module of the model")
         return layer
-    raise TypeError(f"layer must be a module name (str) or an nn.Module, "
-                    f"got {type(layer).__name__}")
+    raise TypeError(
+        f"layer must be a module name (str) or an nn.Module, got {type(layer).__name__}"
+    )
 
 
 def _targets(target: Any, logits: Tensor) -> Tensor:
@@ -99,16 +101,21 @@ def _targets(target: Any, logits: Tensor) -> Tensor:
     if t.is_floating_point() or t.dtype == torch.bool:
         raise TypeError(f"target must hold class indices (ints), got dtype {t.dtype}")
     if t.shape != (n,):
-        raise ValueError(f"target must be an int or have one class per image, shape ({n},); "
-                         f"got shape {tuple(t.shape)}")
+        raise ValueError(
+            f"target must be an int or have one class per image, shape ({n},); "
+            f"got shape {tuple(t.shape)}"
+        )
     if len(t) and (t.min() < 0 or t.max() >= num_classes):
-        raise ValueError(f"target must hold classes in [0, {num_classes - 1}], "
-                         f"got {t.min().item()}..{t.max().item()}")
+        raise ValueError(
+            f"target must hold classes in [0, {num_classes - 1}], "
+            f"got {t.min().item()}..{t.max().item()}"
+        )
     return t.long()
 
 
-def feature_maps(model: nn.Module, X: Tensor, layers: Sequence[str] | None = None
-                 ) -> dict[str, Tensor]:
+def feature_maps(
+    model: nn.Module, X: Tensor, layers: Sequence[str] | None = None
+) -> dict[str, Tensor]:
     """What each layer in ``layers`` outputs for images ``X``, by name, in the order given.
 
     ``layers`` are module names as in ``model.named_modules()`` (default: the
@@ -128,9 +135,12 @@ def feature_maps(model: nn.Module, X: Tensor, layers: Sequence[str] | None = Non
     def hook(name: str) -> Callable[..., None]:
         def capture(_module: nn.Module, _inputs: Any, output: Any) -> None:
             if not isinstance(output, Tensor):
-                raise TypeError(f"layer {name!r} outputs a {type(output).__name__}, "
-                                f"not a tensor: choose another layer")
+                raise TypeError(
+                    f"layer {name!r} outputs a {type(output).__name__}, "
+                    f"not a tensor: choose another layer"
+                )
             captured[name] = output.detach().clone()
+
         return capture
 
     handles = [m.register_forward_hook(hook(n)) for n, m in modules.items()]
@@ -143,9 +153,14 @@ def feature_maps(model: nn.Module, X: Tensor, layers: Sequence[str] | None = Non
     return {name: captured[name] for name in names}
 
 
-def grad_cam(model: nn.Module, layer: str | nn.Module, X: Tensor,
-             target: int | Sequence[int] | Tensor | None = None, *,
-             upsample: bool = True) -> Tensor:
+def grad_cam(
+    model: nn.Module,
+    layer: str | nn.Module,
+    X: Tensor,
+    target: int | Sequence[int] | Tensor | None = None,
+    *,
+    upsample: bool = True,
+) -> Tensor:
     """Grad-CAM maps ``(N, H, W)`` for images ``X`` (N, C, H, W) and classes ``target``.
 
     With ``A`` the activations ``(N, K, h, w)`` of ``layer`` and ``y`` the
@@ -180,8 +195,10 @@ def grad_cam(model: nn.Module, layer: str | nn.Module, X: Tensor,
             A = captured[-1]  # (N, K, h, w); the last call if the layer runs twice
             if not isinstance(A, Tensor) or A.ndim != 4:
                 shape = tuple(A.shape) if isinstance(A, Tensor) else type(A).__name__
-                raise ValueError(f"layer must output a 4-D (N, K, h, w) feature map, got "
-                                 f"{shape}: choose a convolutional layer or stage")
+                raise ValueError(
+                    f"layer must output a 4-D (N, K, h, w) feature map, got "
+                    f"{shape}: choose a convolutional layer or stage"
+                )
             scores = logits.gather(1, _targets(target, logits)[:, None]).sum()
             (grads,) = torch.autograd.grad(scores, A)  # (N, K, h, w)
     finally:
@@ -193,8 +210,9 @@ def grad_cam(model: nn.Module, layer: str | nn.Module, X: Tensor,
     return cam[:, 0]
 
 
-def saliency(model: nn.Module, X: Tensor,
-             target: int | Sequence[int] | Tensor | None = None) -> Tensor:
+def saliency(
+    model: nn.Module, X: Tensor, target: int | Sequence[int] | Tensor | None = None
+) -> Tensor:
     """Gradient saliency maps ``(N, H, W)``: ``max over channels |d score / d X|``.
 
     Simonyan et al.'s map: how much a small change of each pixel changes the
@@ -237,8 +255,10 @@ def _shortcut(block: nn.Module) -> nn.Module:
     if in_c == out_c and stride == 1:
         return nn.Identity()
     if getattr(block, "residual", True):
-        raise ValueError(f"a residual block changes the shape ({in_c} -> {out_c} channels, "
-                         f"stride {stride}) but has no downsample shortcut")
+        raise ValueError(
+            f"a residual block changes the shape ({in_c} -> {out_c} channels, "
+            f"stride {stride}) but has no downsample shortcut"
+        )
     return PadShortcut(in_c, out_c, stride)
 
 
@@ -253,8 +273,9 @@ def without_blocks(model: nn.Module, blocks: Iterable[int]) -> nn.Module:
     """
     _check_model(model)
     if isinstance(blocks, (str, bytes)) or not isinstance(blocks, Iterable):
-        raise TypeError(f"blocks must be an iterable of block indices (ints), "
-                        f"got {type(blocks).__name__}")
+        raise TypeError(
+            f"blocks must be an iterable of block indices (ints), got {type(blocks).__name__}"
+        )
     found = residual_blocks(model)
     if not found:
         raise ValueError("model has no residual blocks (BasicBlock or Bottleneck) to delete")
@@ -263,8 +284,10 @@ def without_blocks(model: nn.Module, blocks: Iterable[int]) -> nn.Module:
         b = check_int(f"blocks[{i}]", b)
         indices.append(b)
         if not 0 <= b < len(found):
-            raise ValueError(f"blocks[{i}] = {b} is out of range: the model has {len(found)} "
-                             f"blocks, numbered 0 to {len(found) - 1}")
+            raise ValueError(
+                f"blocks[{i}] = {b} is out of range: the model has {len(found)} "
+                f"blocks, numbered 0 to {len(found) - 1}"
+            )
     copied = copy.deepcopy(model)
     modules = dict(copied.named_modules())
     for b in sorted(set(indices)):
@@ -301,25 +324,34 @@ def random_direction(model: nn.Module, seed: int = 0) -> Direction:
 
 def _check_direction(i: int, direction: Any, params: dict[str, Tensor]) -> Direction:
     if not isinstance(direction, dict):
-        raise TypeError(f"directions[{i}] must be a dict of parameter name -> tensor "
-                        f"(from random_direction), got {type(direction).__name__}")
+        raise TypeError(
+            f"directions[{i}] must be a dict of parameter name -> tensor "
+            f"(from random_direction), got {type(direction).__name__}"
+        )
     if set(direction) != set(params):
         missing, extra = set(params) - set(direction), set(direction) - set(params)
-        raise ValueError(f"directions[{i}] does not match the model's parameters: missing "
-                         f"{sorted(missing)[:3]}, unknown {sorted(extra)[:3]}")
+        raise ValueError(
+            f"directions[{i}] does not match the model's parameters: missing "
+            f"{sorted(missing)[:3]}, unknown {sorted(extra)[:3]}"
+        )
     for name, d in direction.items():
         if not isinstance(d, Tensor) or d.shape != params[name].shape:
             shape = tuple(d.shape) if isinstance(d, Tensor) else type(d).__name__
-            raise ValueError(f"directions[{i}][{name!r}] must have the parameter's shape "
-                             f"{tuple(params[name].shape)}, got {shape}")
+            raise ValueError(
+                f"directions[{i}][{name!r}] must have the parameter's shape "
+                f"{tuple(params[name].shape)}, got {shape}"
+            )
     return direction
 
 
 @torch.no_grad()
-def loss_landscape(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor],
-                   loader: Iterable[tuple[Tensor, Tensor]],
-                   directions: Direction | Sequence[Direction],
-                   alphas: Sequence[float] | Tensor) -> Tensor:
+def loss_landscape(
+    model: nn.Module,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    loader: Iterable[tuple[Tensor, Tensor]],
+    directions: Direction | Sequence[Direction],
+    alphas: Sequence[float] | Tensor,
+) -> Tensor:
     """The mean loss at ``theta + a * d1`` (1-D) or ``theta + a * d1 + b * d2`` (2-D).
 
     Args:
@@ -342,19 +374,25 @@ def loss_landscape(model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor]
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     if isinstance(loader, (Tensor, str)) or not isinstance(loader, Iterable):
-        raise TypeError(f"loader must be an iterable of (X, y) batches, "
-                        f"got {type(loader).__name__}")
+        raise TypeError(
+            f"loader must be an iterable of (X, y) batches, got {type(loader).__name__}"
+        )
     dirs = [directions] if isinstance(directions, dict) else list(directions)
     if len(dirs) not in (1, 2):
-        raise ValueError(f"directions must be one direction or a sequence of 1 or 2, "
-                         f"got {len(dirs)}")
+        raise ValueError(
+            f"directions must be one direction or a sequence of 1 or 2, got {len(dirs)}"
+        )
     if isinstance(alphas, (str, bytes)) or not isinstance(alphas, (Sequence, Tensor)):
         raise TypeError(f"alphas must be a sequence of numbers, got {type(alphas).__name__}")
-    alphas = [check_number(f"alphas[{i}]", float(a) if isinstance(a, Tensor) else a)
-              for i, a in enumerate(alphas)]
+    alphas = [
+        check_number(f"alphas[{i}]", float(a) if isinstance(a, Tensor) else a)
+        for i, a in enumerate(alphas)
+    ]
     if not alphas:
-        raise ValueError("alphas must not be empty: give the step sizes to evaluate, "
-                         "e.g. torch.linspace(-1, 1, 21)")
+        raise ValueError(
+            "alphas must not be empty: give the step sizes to evaluate, "
+            "e.g. torch.linspace(-1, 1, 21)"
+        )
     probe = copy.deepcopy(model).eval()
     params = dict(probe.named_parameters())
     dirs = [_check_direction(i, d, params) for i, d in enumerate(dirs)]

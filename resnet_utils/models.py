@@ -88,9 +88,15 @@ class BasicBlock(nn.Module):
 
     expansion: int = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, residual: bool = True,
-                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
         super().__init__()
         check_int("inplanes", inplanes, min_value=1)
         check_int("planes", planes, min_value=1)
@@ -122,9 +128,15 @@ class Bottleneck(nn.Module):
 
     expansion: int = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, residual: bool = True,
-                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
         super().__init__()
         check_int("inplanes", inplanes, min_value=1)
         check_int("planes", planes, min_value=1)
@@ -165,9 +177,15 @@ class PreActBlock(nn.Module):
 
     expansion: int = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1,
-                 downsample: nn.Module | None = None, residual: bool = True,
-                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
         super().__init__()
         check_int("inplanes", inplanes, min_value=1)
         check_int("planes", planes, min_value=1)
@@ -191,11 +209,13 @@ class PreActBlock(nn.Module):
         return shortcut + out  # x_{l+1} = x_l + F(x_l): no ReLU after the addition
 
 
-def _projection(in_channels: int, out_channels: int, stride: int,
-                norm_layer: NormLayer = nn.BatchNorm2d) -> nn.Sequential:
+def _projection(
+    in_channels: int, out_channels: int, stride: int, norm_layer: NormLayer = nn.BatchNorm2d
+) -> nn.Sequential:
     """He et al.'s option B shortcut: 1x1 conv with stride, then batch norm."""
-    return nn.Sequential(conv1x1(in_channels, out_channels, stride),
-                         _norm(norm_layer, out_channels))
+    return nn.Sequential(
+        conv1x1(in_channels, out_channels, stride), _norm(norm_layer, out_channels)
+    )
 
 
 class ResidualBlock(BasicBlock):
@@ -254,16 +274,26 @@ class ResNet(nn.Module):
             torchvision; ``FrozenBatchNorm2d`` gives fixed statistics.
     """
 
-    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
-                 num_classes: int = 1000, in_channels: int = 3,
-                 zero_init_residual: bool = False, residual: bool = True,
-                 norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+    def __init__(
+        self,
+        block: type[BasicBlock] | type[Bottleneck],
+        layers: list[int],
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        zero_init_residual: bool = False,
+        residual: bool = True,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+    ) -> None:
         super().__init__()
         # How this model was built: rebuild it with another norm_layer (freeze_backbone).
-        self.spec: dict[str, Any] = dict(block=block, layers=list(layers),
-                                         num_classes=num_classes, in_channels=in_channels,
-                                         zero_init_residual=zero_init_residual,
-                                         residual=residual)
+        self.spec: dict[str, Any] = dict(
+            block=block,
+            layers=list(layers),
+            num_classes=num_classes,
+            in_channels=in_channels,
+            zero_init_residual=zero_init_residual,
+            residual=residual,
+        )
         self.norm_layer = norm_layer
         if block not in (BasicBlock, Bottleneck):
             raise TypeError(f"block must be BasicBlock or Bottleneck, got {block!r}")
@@ -288,17 +318,29 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         _init_weights(self, zero_init_residual)
 
-    def _make_layer(self, block: type[BasicBlock] | type[Bottleneck], planes: int,
-                    blocks: int, stride: int = 1) -> nn.Sequential:
+    def _make_layer(
+        self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int, stride: int = 1
+    ) -> nn.Sequential:
         downsample = None
         if self.residual and (stride != 1 or self.inplanes != planes * block.expansion):
-            downsample = _projection(self.inplanes, planes * block.expansion, stride,
-                                     self.norm_layer)
-        layers = [block(self.inplanes, planes, stride, downsample, residual=self.residual,
-                        norm_layer=self.norm_layer)]
+            downsample = _projection(
+                self.inplanes, planes * block.expansion, stride, self.norm_layer
+            )
+        layers = [
+            block(
+                self.inplanes,
+                planes,
+                stride,
+                downsample,
+                residual=self.residual,
+                norm_layer=self.norm_layer,
+            )
+        ]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes, residual=self.residual,
-                         norm_layer=self.norm_layer) for _ in range(1, blocks)]
+        layers += [
+            block(self.inplanes, planes, residual=self.residual, norm_layer=self.norm_layer)
+            for _ in range(1, blocks)
+        ]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -325,8 +367,10 @@ def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
             last = m.bn3 if isinstance(m, Bottleneck) else getattr(m, "bn2", None)
             if isinstance(m, (BasicBlock, Bottleneck)) and m.residual:
                 if getattr(last, "weight", None) is None:
-                    raise ValueError("zero_init_residual needs a norm_layer with a weight "
-                                     "(batch norm), not norm_layer=None")
+                    raise ValueError(
+                        "zero_init_residual needs a norm_layer with a weight "
+                        "(batch norm), not norm_layer=None"
+                    )
                 nn.init.constant_(last.weight, 0)
 
 
@@ -359,22 +403,34 @@ class CifarResNet(nn.Module):
     same layers, rearranged: with option A it has exactly as many parameters.
     """
 
-    def __init__(self, depth: int = 20, num_classes: int = 10, in_channels: int = 3,
-                 residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
-                 zero_init_residual: bool = False,
-                 norm_layer: NormLayer = nn.BatchNorm2d, preact: bool = False) -> None:
+    def __init__(
+        self,
+        depth: int = 20,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        residual: bool = True,
+        width: int = 16,
+        shortcut: Literal["A", "B"] = "A",
+        zero_init_residual: bool = False,
+        norm_layer: NormLayer = nn.BatchNorm2d,
+        preact: bool = False,
+    ) -> None:
         super().__init__()
         # How this model was built: rebuild it with another norm_layer (freeze_backbone).
-        self.spec: dict[str, Any] = dict(depth=depth, num_classes=num_classes,
-                                         in_channels=in_channels, residual=residual,
-                                         width=width, shortcut=shortcut,
-                                         zero_init_residual=zero_init_residual, preact=preact)
+        self.spec: dict[str, Any] = dict(
+            depth=depth,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            residual=residual,
+            width=width,
+            shortcut=shortcut,
+            zero_init_residual=zero_init_residual,
+            preact=preact,
+        )
         self.norm_layer = norm_layer
         depth = check_int("depth", depth, min_value=8)
         if (depth - 2) % 6 != 0:
-            raise ValueError(
-                f"depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}"
-            )
+            raise ValueError(f"depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}")
         check_int("num_classes", num_classes, min_value=1)
         check_int("in_channels", in_channels, min_value=1)
         check_int("width", width, min_value=1)
@@ -383,8 +439,10 @@ class CifarResNet(nn.Module):
         self.residual = check_bool("residual", residual)
         self.preact = check_bool("preact", preact)
         if preact and zero_init_residual:
-            raise ValueError("zero_init_residual zeroes the last batch norm of each branch; a "
-                             "pre-activation branch ends with a convolution: use preact=False")
+            raise ValueError(
+                "zero_init_residual zeroes the last batch norm of each branch; a "
+                "pre-activation branch ends with a convolution: use preact=False"
+            )
         self.depth = depth
         n = (depth - 2) // 6
         self.inplanes = width
@@ -412,11 +470,21 @@ class CifarResNet(nn.Module):
             else:
                 downsample = _projection(self.inplanes, planes, stride, self.norm_layer)
         block = PreActBlock if self.preact else BasicBlock
-        layers = [block(self.inplanes, planes, stride, downsample, residual=self.residual,
-                        norm_layer=self.norm_layer)]
+        layers = [
+            block(
+                self.inplanes,
+                planes,
+                stride,
+                downsample,
+                residual=self.residual,
+                norm_layer=self.norm_layer,
+            )
+        ]
         self.inplanes = planes
-        layers += [block(planes, planes, residual=self.residual, norm_layer=self.norm_layer)
-                   for _ in range(1, blocks)]
+        layers += [
+            block(planes, planes, residual=self.residual, norm_layer=self.norm_layer)
+            for _ in range(1, blocks)
+        ]
         return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -432,10 +500,17 @@ class CifarResNet(nn.Module):
         return self.fc(x)  # (N, num_classes)
 
 
-def cifar_resnet(depth: int = 20, num_classes: int = 10, in_channels: int = 3,
-                 residual: bool = True, width: int = 16, shortcut: Literal["A", "B"] = "A",
-                 zero_init_residual: bool = False,
-                 norm_layer: NormLayer = nn.BatchNorm2d, preact: bool = False) -> CifarResNet:
+def cifar_resnet(
+    depth: int = 20,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    residual: bool = True,
+    width: int = 16,
+    shortcut: Literal["A", "B"] = "A",
+    zero_init_residual: bool = False,
+    norm_layer: NormLayer = nn.BatchNorm2d,
+    preact: bool = False,
+) -> CifarResNet:
     """Build ResNet-``depth`` of the CIFAR family (20, 32, 44, 56, 110, ...).
 
     ``residual=False`` gives the plain network of the same depth (no shortcut
@@ -451,8 +526,17 @@ def cifar_resnet(depth: int = 20, num_classes: int = 10, in_channels: int = 3,
     ``mode="fan_out"`` as in torchvision, not from PyTorch's ``Conv2d``
     default; the linear layer keeps PyTorch's default.
     """
-    return CifarResNet(depth, num_classes, in_channels, residual, width, shortcut,
-                       zero_init_residual, norm_layer, preact)
+    return CifarResNet(
+        depth,
+        num_classes,
+        in_channels,
+        residual,
+        width,
+        shortcut,
+        zero_init_residual,
+        norm_layer,
+        preact,
+    )
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -485,17 +569,24 @@ def check_arch(arch: Any) -> str:
     Checked by name, without building anything.
     """
     if not isinstance(arch, str):
-        raise TypeError(f"arch must be a str such as 'resnet20' or 'resnet18', "
-                        f"got {type(arch).__name__}")
+        raise TypeError(
+            f"arch must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}"
+        )
     if arch not in ARCHITECTURES and _cifar_depth(arch) is None:
         raise ValueError(
             f"arch must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
-            f"with depth D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}")
+            f"with depth D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
+        )
     return arch
 
 
-def build_model(arch: str, num_classes: int = 10, in_channels: int = 3, width: int = 16,
-                norm_layer: NormLayer = nn.BatchNorm2d) -> nn.Module:
+def build_model(
+    arch: str,
+    num_classes: int = 10,
+    in_channels: int = 3,
+    width: int = 16,
+    norm_layer: NormLayer = nn.BatchNorm2d,
+) -> nn.Module:
     """A model from its name, as the command lines spell it.
 
     ``"resnet20"`` (any 6n+2 depth) is the CIFAR family, ``"plain20"`` its
@@ -504,10 +595,17 @@ def build_model(arch: str, num_classes: int = 10, in_channels: int = 3, width: i
     """
     check_arch(arch)
     if arch in ARCHITECTURES:
-        return ARCHITECTURES[arch](num_classes=num_classes, in_channels=in_channels,
-                                   norm_layer=norm_layer)
-    return cifar_resnet(_cifar_depth(arch), num_classes, in_channels,
-                        residual=arch.startswith("resnet"), width=width, norm_layer=norm_layer)
+        return ARCHITECTURES[arch](
+            num_classes=num_classes, in_channels=in_channels, norm_layer=norm_layer
+        )
+    return cifar_resnet(
+        _cifar_depth(arch),
+        num_classes,
+        in_channels,
+        residual=arch.startswith("resnet"),
+        width=width,
+        norm_layer=norm_layer,
+    )
 
 
 def rebuild(model: nn.Module, norm_layer: NormLayer) -> nn.Module:
@@ -518,10 +616,13 @@ def rebuild(model: nn.Module, norm_layer: NormLayer) -> nn.Module:
     statistics; ``rebuild(model, nn.BatchNorm2d)`` makes them trainable again.
     """
     if not isinstance(model, (ResNet, CifarResNet)):
-        raise TypeError(f"model must be a ResNet or CifarResNet from resnet_utils.models, "
-                        f"got {type(model).__name__}")
-    copy = type(model)(**{**model.spec, "num_classes": model.fc.out_features},
-                       norm_layer=norm_layer)
+        raise TypeError(
+            f"model must be a ResNet or CifarResNet from resnet_utils.models, "
+            f"got {type(model).__name__}"
+        )
+    copy = type(model)(
+        **{**model.spec, "num_classes": model.fc.out_features}, norm_layer=norm_layer
+    )
     copy.load_state_dict(model.state_dict())
     return copy.to(model.fc.weight.device).train(model.training)
 
@@ -555,8 +656,9 @@ def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in model.named_modules() if isinstance(m, blocks)]
 
 
-def trace_shapes(model: nn.Module, x: Tensor, names: list[str] | None = None
-                 ) -> list[tuple[str, tuple[int, ...]]]:
+def trace_shapes(
+    model: nn.Module, x: Tensor, names: list[str] | None = None
+) -> list[tuple[str, tuple[int, ...]]]:
     """Output shape of each module in ``names`` (default: the model's top-level children).
 
     Uses forward hooks, so the shapes are the ones the real forward pass
@@ -571,10 +673,16 @@ def trace_shapes(model: nn.Module, x: Tensor, names: list[str] | None = None
     names = names if names is not None else [n for n, _ in model.named_children()]
     unknown = [n for n in names if n not in modules]
     if unknown:
-        raise ValueError(f"names {unknown} are not modules of the model; known: {list(modules)[:12]}...")
+        raise ValueError(
+            f"names {unknown} are not modules of the model; known: {list(modules)[:12]}..."
+        )
     trace: list[tuple[str, tuple[int, ...]]] = []
-    hooks = [modules[n].register_forward_hook(
-        lambda _m, _i, out, n=n: trace.append((n, tuple(out.shape)))) for n in names]
+    hooks = [
+        modules[n].register_forward_hook(
+            lambda _m, _i, out, n=n: trace.append((n, tuple(out.shape)))
+        )
+        for n in names
+    ]
     try:
         with eval_mode(model), torch.no_grad():
             model(x)

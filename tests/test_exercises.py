@@ -30,32 +30,45 @@ def rejected(checker, answer, *words):
 
 # --- conv2d -----------------------------------------------------------------------------------
 
+
 def test_conv2d_accepts_right_answers(capsys):
     check_conv2d(conv2d_naive)
-    check_conv2d(lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=stride, padding=padding))
+    check_conv2d(
+        lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, stride=stride, padding=padding)
+    )
     assert "\u2713 check_conv2d" in capsys.readouterr().out
 
 
 def test_conv2d_rejects_a_flipped_kernel():
-    flipped = lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding)
+    flipped = lambda x, w, b=None, stride=1, padding=0: F.conv2d(
+        x, w.flip(-1, -2), b, stride=stride, padding=padding
+    )
     rejected(check_conv2d, flipped, "flipped kernel")
 
 
 def test_conv2d_rejects_a_missing_bias():
-    no_bias = lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, None, stride=stride, padding=padding)
+    no_bias = lambda x, w, b=None, stride=1, padding=0: F.conv2d(
+        x, w, None, stride=stride, padding=padding
+    )
     rejected(check_conv2d, no_bias, "bias")
 
 
 def test_conv2d_rejects_ignored_stride_and_padding():
     rejected(check_conv2d, lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b), "shape")
-    rejected(check_conv2d, lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, padding=padding), "stride=2")
+    rejected(
+        check_conv2d,
+        lambda x, w, b=None, stride=1, padding=0: F.conv2d(x, w, b, padding=padding),
+        "stride=2",
+    )
 
 
 def test_conv2d_crash_becomes_feedback():
     def crashes(x, w, b=None, stride=1, padding=0):
         return x @ w  # wrong shapes for matmul
 
-    message = rejected(check_conv2d, crashes, "your code raised RuntimeError", "input (1, 1, 5, 5)")
+    message = rejected(
+        check_conv2d, crashes, "your code raised RuntimeError", "input (1, 1, 5, 5)"
+    )
     assert "Traceback" not in message
 
 
@@ -67,6 +80,7 @@ def test_conv2d_stub_says_not_implemented():
 
 
 # --- residual block --------------------------------------------------------------------------
+
 
 class NoShortcut(nn.Module):
     def __init__(self, i, o, stride=1):
@@ -103,12 +117,15 @@ def test_residual_block_accepts_ours(capsys):
     assert "\u2713" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (NoShortcut, ["return its input"]),
-    (NoFinalRelu, ["negative", "ReLU"]),
-    (NoProjection, ["your code raised RuntimeError"]),
-    (ProjectionAlways, ["identity"]),
-])
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (NoShortcut, ["return its input"]),
+        (NoFinalRelu, ["negative", "ReLU"]),
+        (NoProjection, ["your code raised RuntimeError"]),
+        (ProjectionAlways, ["identity"]),
+    ],
+)
 def test_residual_block_rejects(wrong, words):
     rejected(check_residual_block, wrong, *words)
 
@@ -118,6 +135,7 @@ def test_residual_block_wants_a_class():
 
 
 # --- cross-entropy ---------------------------------------------------------------------------
+
 
 def test_cross_entropy_accepts_right_answers(capsys):
     def stable(logits, targets):
@@ -130,7 +148,11 @@ def test_cross_entropy_accepts_right_answers(capsys):
 
 
 def test_cross_entropy_rejects_a_sum():
-    rejected(check_cross_entropy, lambda z, t: F.cross_entropy(z, t, reduction="sum"), "sum over the batch")
+    rejected(
+        check_cross_entropy,
+        lambda z, t: F.cross_entropy(z, t, reduction="sum"),
+        "sum over the batch",
+    )
 
 
 def test_cross_entropy_rejects_an_unstable_softmax():
@@ -142,11 +164,18 @@ def test_cross_entropy_rejects_an_unstable_softmax():
 
 
 def test_cross_entropy_rejects_the_wrong_class_and_missing_log():
-    rejected(check_cross_entropy, lambda z, t: F.cross_entropy(z, (t + 1) % z.shape[1]), "expected")
-    rejected(check_cross_entropy, lambda z, t: -torch.softmax(z, 1)[torch.arange(len(t)), t].mean(), "expected")
+    rejected(
+        check_cross_entropy, lambda z, t: F.cross_entropy(z, (t + 1) % z.shape[1]), "expected"
+    )
+    rejected(
+        check_cross_entropy,
+        lambda z, t: -torch.softmax(z, 1)[torch.arange(len(t)), t].mean(),
+        "expected",
+    )
 
 
 # --- confusion matrix ------------------------------------------------------------------------
+
 
 def right_cm(y_true, y_pred, k):
     m = np.zeros((k, k), dtype=int)
@@ -159,12 +188,15 @@ def test_confusion_matrix_accepts_right_answer(capsys):
     assert "\u2713" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (lambda t, p, k: right_cm(t, p, k).T, ["transposed"]),
-    (lambda t, p, k: right_cm(t, p, k) / len(t), ["normalised"]),
-    (lambda t, p, k: right_cm(t, p, int(max(t.max(), p.max())) + 1), ["4x4"]),
-    (lambda t, p, k: (right_cm(t, p, k) > 0).astype(int), ["expected"]),
-])
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (lambda t, p, k: right_cm(t, p, k).T, ["transposed"]),
+        (lambda t, p, k: right_cm(t, p, k) / len(t), ["normalised"]),
+        (lambda t, p, k: right_cm(t, p, int(max(t.max(), p.max())) + 1), ["4x4"]),
+        (lambda t, p, k: (right_cm(t, p, k) > 0).astype(int), ["expected"]),
+    ],
+)
 def test_confusion_matrix_rejects(wrong, words):
     rejected(check_confusion_matrix, wrong, *words)
 
@@ -174,6 +206,7 @@ def test_checkers_want_callables():
 
 
 # --- Grad-CAM ---------------------------------------------------------------------------------
+
 
 def _hooked(model, layer, X, target):
     """Activations of ``layer`` and the gradient of the target scores with respect to them."""
@@ -207,15 +240,18 @@ def test_grad_cam_accepts_right_answers(capsys):
     assert "\u2713 check_grad_cam" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (lambda m, la, X, t: _cam(m, la, X, t, relu=False), ["negative", "ReLU"]),
-    (lambda m, la, X, t: _cam(m, la, X, t, pool="sum"), ["summed", "mean"]),
-    (lambda m, la, X, t: _cam(m, la, X, t, mode="nearest"), ["bilinear"]),
-    (lambda m, la, X, t: _cam(m, la, X, t, upsample=False), ["shape", "Upsample"]),
-    (lambda m, la, X, t: right_cam(m, la, X, t)[:, None], ["shape", "channel dimension"]),
-    (lambda m, la, X, t: right_cam(m, la, X, m(X).argmax(1)), ["predicted class"]),
-    (lambda m, la, X, t: right_cam(m, la, X, t).abs() + 1e-3, ["largest difference"]),
-])
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (lambda m, la, X, t: _cam(m, la, X, t, relu=False), ["negative", "ReLU"]),
+        (lambda m, la, X, t: _cam(m, la, X, t, pool="sum"), ["summed", "mean"]),
+        (lambda m, la, X, t: _cam(m, la, X, t, mode="nearest"), ["bilinear"]),
+        (lambda m, la, X, t: _cam(m, la, X, t, upsample=False), ["shape", "Upsample"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t)[:, None], ["shape", "channel dimension"]),
+        (lambda m, la, X, t: right_cam(m, la, X, m(X).argmax(1)), ["predicted class"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t).abs() + 1e-3, ["largest difference"]),
+    ],
+)
 def test_grad_cam_rejects(wrong, words):
     rejected(check_grad_cam, wrong, "check_grad_cam", "X of shape", *words)
 
@@ -230,6 +266,7 @@ def test_grad_cam_stub_and_crash_become_feedback():
 
 
 # --- group norm (chapter 3) ------------------------------------------------------------------
+
 
 def group_norm_by_hand(x, num_groups, gamma, beta, eps=1e-5):
     n, c = x.shape[:2]
@@ -256,14 +293,23 @@ def _batch_norm(x, g, w, b, eps=1e-5):
     return F.batch_norm(x, None, None, w, b, training=True, eps=eps)
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (_unbiased, ["unbiased variance"]),
-    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, eps=eps), ["gamma and beta"]),
-    (_batch_norm, ["batch norm", "own statistics"]),
-    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, 1, w, b, eps), ["num_groups=2", "values differ"]),
-    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps)[:, :-1], ["shape"]),
-    (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps).numpy(), ["expected a tensor"]),
-])
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (_unbiased, ["unbiased variance"]),
+        (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, eps=eps), ["gamma and beta"]),
+        (_batch_norm, ["batch norm", "own statistics"]),
+        (
+            lambda x, g, w, b, eps=1e-5: F.group_norm(x, 1, w, b, eps),
+            ["num_groups=2", "values differ"],
+        ),
+        (lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps)[:, :-1], ["shape"]),
+        (
+            lambda x, g, w, b, eps=1e-5: F.group_norm(x, g, w, b, eps).numpy(),
+            ["expected a tensor"],
+        ),
+    ],
+)
 def test_group_norm_rejects(wrong, words):
     rejected(check_group_norm, wrong, *words)
 
@@ -280,12 +326,13 @@ def test_group_norm_stub_and_crash_become_feedback():
 
 # --- occlusion map ----------------------------------------------------------------------------
 
+
 def _occlude(model, x, target, patch=4, fill=0.0, sign=1, channels=slice(None), drop=True):
     rows, cols = x.shape[-2] - patch + 1, x.shape[-1] - patch + 1
     batch = x.repeat(rows * cols, 1, 1, 1)
     for n in range(rows * cols):
         i, j = divmod(n, cols)
-        batch[n, channels, i:i + patch, j:j + patch] = fill
+        batch[n, channels, i : i + patch, j : j + patch] = fill
     with torch.no_grad():
         blanked = model(batch)[:, target]
         full = model(x[None])[0, target]
@@ -297,17 +344,28 @@ def test_occlusion_map_accepts_a_right_answer(capsys):
     assert "\u2713 check_occlusion_map" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong,words", [
-    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, sign=-1), ["sign"]),
-    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, drop=False),
-     ["blanked images' scores"]),
-    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, 0.0), ["fill=0"]),
-    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, channels=slice(0, 1)),
-     ["every channel"]),
-    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill)[::2], ["shape"]),
-    (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, (t + 1) % 10, patch, fill),
-     ["largest difference"]),
-])
+@pytest.mark.parametrize(
+    "wrong,words",
+    [
+        (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, sign=-1), ["sign"]),
+        (
+            lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill, drop=False),
+            ["blanked images' scores"],
+        ),
+        (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, 0.0), ["fill=0"]),
+        (
+            lambda m, x, t, patch=4, fill=0.0: _occlude(
+                m, x, t, patch, fill, channels=slice(0, 1)
+            ),
+            ["every channel"],
+        ),
+        (lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, t, patch, fill)[::2], ["shape"]),
+        (
+            lambda m, x, t, patch=4, fill=0.0: _occlude(m, x, (t + 1) % 10, patch, fill),
+            ["largest difference"],
+        ),
+    ],
+)
 def test_occlusion_map_rejects(wrong, words):
     rejected(check_occlusion_map, wrong, "check_occlusion_map", "x of shape", *words)
 

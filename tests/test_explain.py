@@ -20,8 +20,9 @@ from resnet_utils.models import PadShortcut, cifar_resnet, residual_blocks, trac
 def _model(depth=8, residual=True, in_channels=1, width=4, shortcut="A", seed=0):
     """A small CIFAR ResNet with non-trivial batch-norm statistics, in eval mode."""
     torch.manual_seed(seed)
-    model = cifar_resnet(depth, in_channels=in_channels, width=width, residual=residual,
-                         shortcut=shortcut)
+    model = cifar_resnet(
+        depth, in_channels=in_channels, width=width, residual=residual, shortcut=shortcut
+    )
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -37,6 +38,7 @@ def _images(n=5, channels=1, size=16, seed=1):
 
 
 # feature_maps ----------------------------------------------------------------------------------
+
 
 def test_feature_maps_match_the_traced_shapes_and_the_layers_by_hand():
     model, X = _model(depth=14), _images()
@@ -72,6 +74,7 @@ def test_feature_maps_bad_arguments():
 
 # grad_cam and saliency against Captum ----------------------------------------------------------
 
+
 @pytest.mark.parametrize("layer", ["layer3", "layer2", "layer2.0.conv2"])
 @pytest.mark.parametrize("upsample", [True, False])
 def test_grad_cam_equals_captum(layer, upsample):
@@ -80,8 +83,9 @@ def test_grad_cam_equals_captum(layer, upsample):
     target = torch.tensor([0, 3, 9, 1, 1, 7])
     ours = grad_cam(model, layer, X, target, upsample=upsample)
     module = dict(model.named_modules())[layer]
-    ref = captum_attr.LayerGradCam(model, module).attribute(X, target=target,
-                                                            relu_attributions=True)
+    ref = captum_attr.LayerGradCam(model, module).attribute(
+        X, target=target, relu_attributions=True
+    )
     if upsample:
         ref = captum_attr.LayerAttribution.interpolate(ref, X.shape[-2:], "bilinear")
     assert ours.shape == ref[:, 0].shape == ((6, 16, 16) if upsample else ours.shape)
@@ -96,8 +100,9 @@ def test_grad_cam_targets_and_modes():
     model.eval()
     with torch.no_grad():
         pred = model(X).argmax(1)
-    ref = captum_attr.LayerGradCam(model, model.layer3).attribute(X, target=pred,
-                                                                  relu_attributions=True)
+    ref = captum_attr.LayerGradCam(model, model.layer3).attribute(
+        X, target=pred, relu_attributions=True
+    )
     ref = captum_attr.LayerAttribution.interpolate(ref, (16, 16), "bilinear")
     torch.testing.assert_close(predicted, ref[:, 0].detach(), rtol=1e-5, atol=1e-6)
     same = grad_cam(model, model.layer3, X, 2)  # a module works like its name; an int for all
@@ -153,6 +158,7 @@ def test_saliency_by_hand_on_a_linear_model():
 
 
 # without_blocks -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("shortcut", ["A", "B"])
 def test_every_branch_removed_leaves_the_shortcut_path(shortcut):
@@ -215,6 +221,7 @@ def test_without_blocks_keeps_the_mode_and_checks_its_arguments():
 
 # random_direction and loss_landscape ---------------------------------------------------------
 
+
 def test_random_direction_is_filter_normalised_and_seeded():
     model = _model()
     d = random_direction(model, seed=3)
@@ -234,7 +241,7 @@ def test_random_direction_is_filter_normalised_and_seeded():
 def _batches(n=40, batch=16):
     X = _images(n, size=8, seed=5)
     y = torch.arange(n) % 10
-    return [(X[i:i + batch], y[i:i + batch]) for i in range(0, n, batch)]
+    return [(X[i : i + batch], y[i : i + batch]) for i in range(0, n, batch)]
 
 
 def test_loss_at_zero_is_the_models_loss_and_a_step_is_a_shifted_model():

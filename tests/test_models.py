@@ -81,7 +81,11 @@ def test_plain_variant_has_no_shortcut():
     plain, res = cifar_resnet(20, residual=False), cifar_resnet(20)
     assert count_parameters(plain) == count_parameters(res)
     assert not any(isinstance(m, PadShortcut) for m in plain.modules())
-    assert all(b.downsample is None and not b.residual for b in plain.modules() if isinstance(b, BasicBlock))
+    assert all(
+        b.downsample is None and not b.residual
+        for b in plain.modules()
+        if isinstance(b, BasicBlock)
+    )
     assert sum(isinstance(m, PadShortcut) for m in res.modules()) == 2
 
 
@@ -101,13 +105,17 @@ def test_zero_init_residual_makes_blocks_identity():
     x = torch.rand(1, 16, 8, 8)
     torch.testing.assert_close(block(x), x)
     plain = cifar_resnet(20, residual=False, zero_init_residual=True)
-    assert all(b.bn2.weight.abs().sum().item() > 0 for b in plain.modules() if isinstance(b, BasicBlock))
+    assert all(
+        b.bn2.weight.abs().sum().item() > 0 for b in plain.modules() if isinstance(b, BasicBlock)
+    )
 
 
 def test_shortcut_option_b_uses_projection():
     model = cifar_resnet(20, shortcut="B")
     assert isinstance(model.layer2[0].downsample, nn.Sequential)
-    assert count_parameters(model) == count_parameters(cifar_resnet(20)) + (16 * 32 + 64) + (32 * 64 + 128)
+    assert count_parameters(model) == count_parameters(cifar_resnet(20)) + (16 * 32 + 64) + (
+        32 * 64 + 128
+    )
 
 
 def test_pad_shortcut():
@@ -118,8 +126,10 @@ def test_pad_shortcut():
     assert out[:, :2].abs().sum() == 0 and out[:, 6:].abs().sum() == 0
 
 
-@pytest.mark.parametrize("cin,cout,stride,projection", [(8, 8, 1, False), (8, 16, 1, True),
-                                                        (8, 8, 2, True), (8, 16, 2, True)])
+@pytest.mark.parametrize(
+    "cin,cout,stride,projection",
+    [(8, 8, 1, False), (8, 16, 1, True), (8, 8, 2, True), (8, 16, 2, True)],
+)
 def test_residual_block_article_signature(cin, cout, stride, projection):
     block = ResidualBlock(cin, cout, stride)
     assert (block.downsample is not None) == projection
@@ -139,29 +149,39 @@ def test_residual_block_equals_torchvision_basic_block():
     torch.testing.assert_close(ours(x), ref(x))
 
 
-@pytest.mark.parametrize("arch,cls", [("resnet20", models.CifarResNet), ("plain56", models.CifarResNet),
-                                      ("resnet18", models.ResNet), ("resnet50", models.ResNet)])
+@pytest.mark.parametrize(
+    "arch,cls",
+    [
+        ("resnet20", models.CifarResNet),
+        ("plain56", models.CifarResNet),
+        ("resnet18", models.ResNet),
+        ("resnet50", models.ResNet),
+    ],
+)
 def test_build_model(arch, cls):
     model = build_model(arch, num_classes=5, in_channels=1)
     assert isinstance(model, cls)
     assert model.residual == (not arch.startswith("plain"))
 
 
-@pytest.mark.parametrize("bad,exc,word", [
-    (lambda: cifar_resnet(21), ValueError, "depth"),
-    (lambda: cifar_resnet(2), ValueError, "depth"),
-    (lambda: cifar_resnet(20.0), TypeError, "depth"),
-    (lambda: cifar_resnet(20, shortcut="C"), ValueError, "shortcut"),
-    (lambda: cifar_resnet(20, num_classes=0), ValueError, "num_classes"),
-    (lambda: cifar_resnet(20, residual="yes"), TypeError, "residual"),
-    (lambda: ResidualBlock(0, 8), ValueError, "in_channels"),
-    (lambda: ResidualBlock(8, 8, stride=0), ValueError, "stride"),
-    (lambda: models.resnet18(num_classes=-1), ValueError, "num_classes"),
-    (lambda: build_model("resnet21"), ValueError, "arch"),
-    (lambda: build_model("vgg16"), ValueError, "arch"),
-    (lambda: build_model(18), TypeError, "arch"),
-    (lambda: count_parameters("model"), TypeError, "model"),
-])
+@pytest.mark.parametrize(
+    "bad,exc,word",
+    [
+        (lambda: cifar_resnet(21), ValueError, "depth"),
+        (lambda: cifar_resnet(2), ValueError, "depth"),
+        (lambda: cifar_resnet(20.0), TypeError, "depth"),
+        (lambda: cifar_resnet(20, shortcut="C"), ValueError, "shortcut"),
+        (lambda: cifar_resnet(20, num_classes=0), ValueError, "num_classes"),
+        (lambda: cifar_resnet(20, residual="yes"), TypeError, "residual"),
+        (lambda: ResidualBlock(0, 8), ValueError, "in_channels"),
+        (lambda: ResidualBlock(8, 8, stride=0), ValueError, "stride"),
+        (lambda: models.resnet18(num_classes=-1), ValueError, "num_classes"),
+        (lambda: build_model("resnet21"), ValueError, "arch"),
+        (lambda: build_model("vgg16"), ValueError, "arch"),
+        (lambda: build_model(18), TypeError, "arch"),
+        (lambda: count_parameters("model"), TypeError, "model"),
+    ],
+)
 def test_bad_arguments(bad, exc, word):
     with pytest.raises(exc, match=word):
         bad()
@@ -199,8 +219,12 @@ def test_norm_layer_none_removes_batch_norm_and_frozen_batch_norm_freezes_it():
     assert bare(x).shape == (2, 10)
     # the same weights as the batch-norm network, minus the batch-norm parameters
     with_bn = build_model("plain20")
-    bn_params = sum(p.numel() for m in with_bn.modules() if isinstance(m, nn.BatchNorm2d)
-                    for p in m.parameters())
+    bn_params = sum(
+        p.numel()
+        for m in with_bn.modules()
+        if isinstance(m, nn.BatchNorm2d)
+        for p in m.parameters()
+    )
     assert count_parameters(bare) == count_parameters(with_bn) - bn_params
     frozen = build_model("resnet18", norm_layer=FrozenBatchNorm2d)
     assert sum(isinstance(m, FrozenBatchNorm2d) for m in frozen.modules()) == 20
@@ -268,6 +292,7 @@ def test_backbone_features_are_the_inputs_of_fc():
 
 # --- the pre-activation network (He et al. 2016b) and networks without batch norm ---------------
 
+
 @pytest.mark.parametrize("depth", sorted(TABLE6))
 def test_preact_has_the_same_parameter_count_as_the_original(depth):
     """Same layers, rearranged: BN before each conv and one final BN, no BN after the stem."""
@@ -288,18 +313,23 @@ def test_preact_network_layout():
     assert not hasattr(model, "bn1") and isinstance(model.bn_final, nn.BatchNorm2d)
     assert model.bn_final.num_features == 32
     first2 = model.layer2[0]
-    assert first2.bn1.num_features == 8 and first2.bn2.num_features == 16  # BN of the block's input
+    assert (
+        first2.bn1.num_features == 8 and first2.bn2.num_features == 16
+    )  # BN of the block's input
     assert isinstance(first2.downsample, PadShortcut) and model.layer1[0].downsample is None
     assert model(torch.randn(3, 1, 8, 8)).shape == (3, 10)
     names = [n for n, _ in models.residual_blocks(model)]
     assert names == [f"layer{s}.{i}" for s in (1, 2, 3) for i in range(3)]
     with_b = cifar_resnet(20, preact=True, shortcut="B")
     assert isinstance(with_b.layer2[0].downsample, nn.Conv2d)  # a bare 1x1 conv, no BN
-    assert count_parameters(with_b) == count_parameters(cifar_resnet(20, shortcut="B")) - 2 * (32 + 64)
+    assert count_parameters(with_b) == count_parameters(cifar_resnet(20, shortcut="B")) - 2 * (
+        32 + 64
+    )
 
 
 def _preact_block_by_hand(block, x):
     """x + conv2(relu(bn2(conv1(relu(bn1(x)))))) with torch.nn.functional, from the paper's eq."""
+
     def bn(m, t):
         return F.batch_norm(t, m.running_mean, m.running_var, m.weight, m.bias, False, 0.0, m.eps)
 
@@ -361,8 +391,9 @@ def test_preact_block_without_residual_is_the_branch():
 @pytest.mark.parametrize("preact", [False, True])
 @pytest.mark.parametrize("residual", [False, True])
 def test_norm_layer_none_has_no_batch_norm(residual, preact):
-    model = cifar_resnet(20, in_channels=1, width=4, residual=residual, preact=preact,
-                         norm_layer=None)
+    model = cifar_resnet(
+        20, in_channels=1, width=4, residual=residual, preact=preact, norm_layer=None
+    )
     assert not any(isinstance(m, nn.modules.batchnorm._NormBase) for m in model.modules())
     x = torch.randn(2, 1, 8, 8, requires_grad=True)
     model(x).sum().backward()
@@ -380,7 +411,10 @@ def test_convolutions_start_from_he_initialisation():
         for conv in (model.layer3[1].conv1, model.layer3[2].conv2):  # 64*64*9 weights each
             w = conv.weight
             expected = (2 / (w.shape[0] * w.shape[2] * w.shape[3])) ** 0.5
-            assert abs(w.std().item() / expected - 1) < 0.02 and abs(w.mean().item()) < 0.01 * expected
+            assert (
+                abs(w.std().item() / expected - 1) < 0.02
+                and abs(w.mean().item()) < 0.01 * expected
+            )
 
 
 def test_preact_arguments_are_checked_and_rebuild_keeps_them():
