@@ -30,7 +30,10 @@ $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	@# Strip outputs from notebooks on `git add` (the tests check it as well).
-	@if git rev-parse --git-dir >/dev/null 2>&1; then $(BIN)/nbstripout --install --attributes .gitattributes || true; fi
+	@# --keep-id: the cell ids stay as they are (the Chinese translations are keyed by them);
+	@# nbstripout --install does not record that flag, so the filter is set after it.
+	@if git rev-parse --git-dir >/dev/null 2>&1; then $(BIN)/nbstripout --install --attributes .gitattributes \
+		&& git config filter.nbstripout.clean "'$(abspath $(BIN))/python' -m nbstripout --keep-id" || true; fi
 	@touch $(STAMP)
 
 venv: $(STAMP)
