@@ -208,16 +208,19 @@ def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[d
 
 @dataclass
 class TransferConfig:
-    """The transfer experiment: pretraining, then three ways to use few labels."""
+    """The transfer experiment: pretraining, then three ways to use few labels.
+
+    The defaults are chapter 9's settings (and the command line's).
+    """
 
     arch: str = "resnet14"  # CIFAR-family ResNet (6n+2)
     width: int = 16
     image_size: int = 16  # digits resized from 8x8
     labels_per_class: tuple[int, ...] = (1, 3, 10)
-    pretrain_epochs: int = 60
+    pretrain_epochs: int = 15
     # contrastive partners: one of each image's k nearest neighbours; 0: the image itself
     neighbours: int = 10
-    steps: int = 300  # optimizer steps for each downstream run, whatever the number of labels
+    steps: int = 150  # optimizer steps for each downstream run, whatever the number of labels
     # peak learning rate of the head (and of everything when training from scratch)
     lr: float = 0.05
     backbone_lr_factor: float = 0.1  # fine-tuning: the backbone learns this much slower

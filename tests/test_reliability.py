@@ -280,7 +280,12 @@ def test_same_seed_same_json(tmp_path):
 
 @pytest.mark.slow
 def test_notebook_results_repeat():
-    """Executed twice, the quickstart prints the same numbers in its cells tagged 'result'."""
+    """Executed twice, the quickstart prints the same numbers in its cells tagged 'result'.
+
+    Two epochs instead of the recipe's (set after the parameters cell, as papermill does): a
+    source of randomness the seeds miss shows up in the first steps. The hidden check cells are
+    left out, their thresholds are for the full run (which `make notebooks` executes, once).
+    """
     import nbformat
     from nbclient import NotebookClient
 
@@ -288,6 +293,14 @@ def test_notebook_results_repeat():
     outputs = []
     for _ in range(2):
         nb = nbformat.read(path, as_version=4)
+        cells = []
+        for cell in nb.cells:
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "remove-cell" not in tags:
+                cells.append(cell)
+            if "parameters" in tags:
+                cells.append(nbformat.v4.new_code_cell("num_epochs = 2"))
+        nb.cells = cells
         NotebookClient(
             nb,
             timeout=300,
@@ -302,4 +315,5 @@ def test_notebook_results_repeat():
                 for c in tagged
             ]
         )
+    assert "test accuracy" in outputs[0][0][0]
     assert outputs[0] == outputs[1]
