@@ -76,6 +76,14 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
+def _check_block(inplanes: int, planes: int, stride: int, residual: bool) -> bool:
+    """The arguments every block checks (Basic, Bottleneck, PreAct); returns ``residual``."""
+    check_int("inplanes", inplanes, min_value=1)
+    check_int("planes", planes, min_value=1)
+    check_int("stride", stride, min_value=1)
+    return check_bool("residual", residual)
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 conv + BN layers and a shortcut: ``relu(F(x) + shortcut(x))``.
 
@@ -98,10 +106,7 @@ class BasicBlock(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        check_int("inplanes", inplanes, min_value=1)
-        check_int("planes", planes, min_value=1)
-        check_int("stride", stride, min_value=1)
-        self.residual = check_bool("residual", residual)
+        self.residual = _check_block(inplanes, planes, stride, residual)
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = _norm(norm_layer, planes)
         self.relu = nn.ReLU(inplace=True)
@@ -138,10 +143,7 @@ class Bottleneck(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        check_int("inplanes", inplanes, min_value=1)
-        check_int("planes", planes, min_value=1)
-        check_int("stride", stride, min_value=1)
-        self.residual = check_bool("residual", residual)
+        self.residual = _check_block(inplanes, planes, stride, residual)
         width = planes
         self.conv1 = conv1x1(inplanes, width)
         self.bn1 = _norm(norm_layer, width)
@@ -187,10 +189,7 @@ class PreActBlock(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        check_int("inplanes", inplanes, min_value=1)
-        check_int("planes", planes, min_value=1)
-        check_int("stride", stride, min_value=1)
-        self.residual = check_bool("residual", residual)
+        self.residual = _check_block(inplanes, planes, stride, residual)
         self.bn1 = _norm(norm_layer, inplanes)
         self.relu = nn.ReLU()  # not in place: x itself travels on along the shortcut
         self.conv1 = conv3x3(inplanes, planes, stride)
