@@ -81,7 +81,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check notebooks resnet_utils tests tools browser_tests
 	$(BIN)/python tools/zh_book.py check
 	$(BIN)/python tools/setup_cell.py --check $(NOTEBOOKS)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q $(PYTEST_PARALLEL)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q $(PYTEST_PARALLEL) --durations=15
 	$(MAKE) notebooks
 
 student: $(STAMP)
