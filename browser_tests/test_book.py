@@ -88,8 +88,11 @@ def test_there_are_pages():
     assert "zh/book/intro.html" in PAGES, "the Chinese edition is not built (make book builds it)"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
-def test_page(page_path, base_url, browser):
+def _offline_page(browser, base_url):
+    """A 1280x900 page that blocks every request outside the book's server.
+
+    Returns (page, outside, errors): the URLs it blocked, and the console errors and
+    uncaught exceptions of its scripts, filled in as the page runs."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     outside, errors = [], []
 
@@ -103,6 +106,12 @@ def test_page(page_path, base_url, browser):
     page.route("**/*", route)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
+    return page, outside, errors
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page(page_path, base_url, browser):
+    page, outside, errors = _offline_page(browser, base_url)
     page.on(
         "response",
         lambda r: errors.append(f"HTTP {r.status} for {r.url}") if r.status >= 400 else None,
@@ -211,19 +220,7 @@ def _explorer_page(browser, base_url, kind, edition):
 
     path = edition + EXPLORERS[kind]
     assert (HTML / path).is_file(), f"{path} is not in the built book"
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    outside, errors = [], []
-
-    def route(r):
-        if r.request.url.startswith(base_url) or r.request.url.startswith(("data:", "blob:")):
-            r.continue_()
-        else:
-            outside.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page, outside, errors = _offline_page(browser, base_url)
     page.goto(base_url + path, wait_until="networkidle")
     root = page.locator(f'.resnet-explorer[data-explorer="{kind}"]')
     assert root.count() == 1, f"{path}: expected one {kind} explorer, found {root.count()}"

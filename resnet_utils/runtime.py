@@ -84,21 +84,36 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def bf16_supported(device: str | torch.device = "cpu") -> bool:
-    """Whether ``device`` runs bfloat16 convolutions natively (fast), not by emulation.
+    """Whether ``device`` has bfloat16 arithmetic of its own, so that ``"auto"`` picks bf16.
 
     CUDA: ``torch.cuda.is_bf16_supported()`` (Ampere and newer). CPU: oneDNN's
-    bf16 kernels, which need AVX512-BF16 or AMX; elsewhere bf16 on a CPU is
-    emulated and slower than fp32.
+    bf16 kernels (``torch.ops.mkldnn._is_mkldnn_bf16_supported``) and, on x86,
+    the bf16 instructions (AVX512-BF16 or AMX). oneDNN alone also says yes on
+    any AVX-512 CPU, where it converts every bf16 product to fp32 and training
+    gets little or no faster, so that answer is not taken on its own. An
+    AVX2-only CPU has neither. Chapter 10 measures the speed-up on the machine
+    at hand.
     """
     dev = resolve_device(device)
     if dev.type == "cuda":
         return bool(torch.cuda.is_bf16_supported())
-    if dev.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):  # a build without oneDNN
-            return False
-    return False
+    if dev.type != "cpu":
+        return False
+    try:
+        onednn = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
+    if onednn and platform.machine().lower() in ("x86_64", "amd64"):
+        return _x86_bf16_instructions()
+    return onednn
+
+
+def _x86_bf16_instructions() -> bool:
+    """AVX512-BF16 or AMX, as PyTorch's CPU feature detection (cpuinfo) sees them."""
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # an older torch without these queries: trust oneDNN
+        return True
 
 
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:

@@ -110,18 +110,38 @@ def test_bf16_supported_on_the_cpu_agrees_with_the_cpu_flags():
     assert type(supported) is bool
     machine = platform.machine().lower()
     if machine in ("x86_64", "amd64"):
-        native = bool(flags & {"amx_bf16", "avx512_bf16"})  # bf16 instructions
-        # oneDNN also runs bf16 kernels, converting to fp32, with AVX512 (F, BW, VL, DQ) or
-        # AVX2-VNNI-2; PyTorch reports those CPUs as supported too, so they are left unchecked
-        converted = {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags or {
-            "avx_vnni_int8",
-            "avx_ne_convert",
-        } <= flags
-    elif machine in ("aarch64", "arm64"):
-        native = converted = "bf16" in flags
-    else:
+        # bf16 instructions; oneDNN also runs bf16 kernels on any AVX-512 CPU, converting each
+        # product to fp32, which bf16_supported does not count
+        native = bool(flags & {"amx_bf16", "avx512_bf16"})
+        if torch.backends.mkldnn.is_available():
+            assert supported == native, f"bf16 instructions: {native}; bf16_supported: {supported}"
+        return
+    if machine not in ("aarch64", "arm64"):
         pytest.skip(f"no rule for the flags of a {machine} CPU")
+    native = "bf16" in flags
     if native and torch.backends.mkldnn.is_available():
         assert supported, "this CPU has bf16 instructions"
-    if not (native or converted):
-        assert not supported, "this CPU has neither bf16 instructions nor a way to convert"
+    if not native:
+        assert not supported, "this CPU has no bf16 instructions"
+
+
+@pytest.mark.parametrize(
+    ("onednn", "avx512_bf16", "amx", "expected"),
+    [
+        (True, False, False, False),  # AVX-512 without bf16 instructions (Skylake, Ice Lake)
+        (True, True, False, True),  # Zen 4/5, Cooper Lake
+        (True, False, True, True),  # Sapphire Rapids and later (AMX)
+        (False, False, False, False),  # AVX2 only
+    ],
+)
+def test_bf16_supported_on_x86_needs_bf16_instructions(
+    monkeypatch, onednn, avx512_bf16, amx, expected
+):
+    from resnet_utils import runtime
+
+    monkeypatch.setattr(runtime.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: onednn)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert runtime.bf16_supported("cpu") is expected
+    assert runtime.resolve_precision("auto", "cpu") == ("bf16" if expected else "fp32")

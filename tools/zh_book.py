@@ -128,15 +128,13 @@ class Book:
             self._toc = yaml.safe_load((self.root / "_toc.yml").read_text(encoding="utf-8"))
         return self._toc
 
-    def sources(self) -> list[str]:
-        """The files the toc lists, in reading order, relative to the root with their suffix."""
+    def _toc_strings(self, keys: tuple[str, ...]) -> list[str]:
+        """Every string value of ``keys`` anywhere in the toc, in order, without repeats."""
         found: list[str] = []
 
         def visit(node):
             if isinstance(node, dict):
-                for key in ("root", "file"):
-                    if isinstance(node.get(key), str):
-                        found.append(self._resolve(node[key]))
+                found.extend(node[k] for k in keys if isinstance(node.get(k), str))
                 for value in node.values():
                     if isinstance(value, (list, dict)):
                         visit(value)
@@ -146,6 +144,10 @@ class Book:
 
         visit(self.toc())
         return list(dict.fromkeys(found))
+
+    def sources(self) -> list[str]:
+        """The files the toc lists, in reading order, relative to the root with their suffix."""
+        return list(dict.fromkeys(self._resolve(n) for n in self._toc_strings(("root", "file"))))
 
     def _resolve(self, name: str) -> str:
         for candidate in (name, name + ".ipynb", name + ".md"):
@@ -162,22 +164,7 @@ class Book:
 
     def captions(self) -> list[str]:
         """The part captions and entry titles of the toc: the toc's text a reader sees."""
-        found: list[str] = []
-
-        def visit(node):
-            if isinstance(node, dict):
-                for key in ("caption", "title"):
-                    if isinstance(node.get(key), str):
-                        found.append(node[key])
-                for value in node.values():
-                    if isinstance(value, (list, dict)):
-                        visit(value)
-            elif isinstance(node, list):
-                for item in node:
-                    visit(item)
-
-        visit(self.toc())
-        return list(dict.fromkeys(found))
+        return self._toc_strings(("caption", "title"))
 
     def translation_path(self, source: str) -> Path:
         """``notebooks/x.ipynb`` -> translations/zh/notebooks/x.json; ``book/y.md`` -> .../y.md."""
