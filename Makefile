@@ -28,9 +28,9 @@ help:
 # The environment: created when missing, reinstalled when requirements change.
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@# --no-compile: Python compiles each module the first time it is imported, not all 13,000
-	@# files of the environment up front (40 s of CPU on two cores).
-	$(BIN)/python -m pip install --disable-pip-version-check --no-compile -q -r requirements.txt
+	@# (not --no-compile: where PYTHONDONTWRITEBYTECODE is set, as on CI's machines, every import
+	@# would then compile its modules again; pip's up-front compile is 40 s of CPU well spent)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
 	@# Strip outputs from notebooks on `git add` (the tests check it as well).
 	@# --keep-id: the cell ids stay as they are (the Chinese translations are keyed by them);
 	@# nbstripout --install does not record that flag, so the filter is set after it.
