@@ -22,6 +22,7 @@ from ._checks import check_int
 
 __all__ = [
     "PRECISIONS",
+    "PRECISION_ENV",
     "resolve_device",
     "bf16_supported",
     "resolve_precision",
@@ -36,6 +37,9 @@ __all__ = [
 
 # The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+# What "auto" resolves to when this environment variable names a precision ("fp32", "bf16",
+# "fp16"): `RESNET_UTILS_PRECISION=fp32 make timings` times the book as a CPU without bf16 runs it.
+PRECISION_ENV = "RESNET_UTILS_PRECISION"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -119,6 +123,9 @@ def _x86_bf16_instructions() -> bool:
 def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str:
     """Turn ``"auto"`` into ``"bf16"`` where :func:`bf16_supported`, else ``"fp32"``; check the others.
 
+    The environment variable ``RESNET_UTILS_PRECISION`` (``fp32``, ``bf16``
+    or ``fp16``), when set, is what ``"auto"`` means instead: with ``fp32``
+    every chapter trains as it would on a CPU without bf16 instructions.
     ``"fp16"`` needs CUDA (it also needs a gradient scaler, which ``fit``
     adds); ``"bf16"`` on a GPU without support is refused.
     """
@@ -128,7 +135,14 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
         )
     dev = resolve_device(device)
     if precision == "auto":
-        return "bf16" if bf16_supported(dev) else "fp32"
+        forced = os.environ.get(PRECISION_ENV, "").strip().lower()
+        if not forced:
+            return "bf16" if bf16_supported(dev) else "fp32"
+        if forced not in PRECISIONS[:3]:
+            raise ValueError(
+                f"{PRECISION_ENV} must be one of 'fp32', 'bf16', 'fp16' (or unset); got {forced!r}"
+            )
+        precision = forced
     if precision == "fp16" and dev.type != "cuda":
         raise ValueError(
             f"precision='fp16' needs a CUDA device (got device {dev}); use 'bf16' or 'fp32'"

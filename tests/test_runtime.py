@@ -139,9 +139,33 @@ def test_bf16_supported_on_x86_needs_bf16_instructions(
 ):
     from resnet_utils import runtime
 
+    monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
     monkeypatch.setattr(runtime.platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: onednn)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     assert runtime.bf16_supported("cpu") is expected
     assert runtime.resolve_precision("auto", "cpu") == ("bf16" if expected else "fp32")
+
+
+def test_precision_env_decides_what_auto_means(monkeypatch):
+    from resnet_utils import runtime
+
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
+    monkeypatch.delenv(runtime.PRECISION_ENV, raising=False)
+    assert runtime.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setenv(runtime.PRECISION_ENV, "fp32")
+    assert runtime.resolve_precision("auto", "cpu") == "fp32"
+    assert runtime.resolve_precision("bf16", "cpu") == "bf16"  # an explicit choice stays
+    monkeypatch.setenv(runtime.PRECISION_ENV, " BF16 ")
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: False)
+    assert runtime.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setenv(runtime.PRECISION_ENV, "fp16")  # checked like an explicit fp16
+    with pytest.raises(ValueError, match="fp16.*needs a CUDA device"):
+        runtime.resolve_precision("auto", "cpu")
+    monkeypatch.setenv(runtime.PRECISION_ENV, "fp64")
+    with pytest.raises(ValueError, match="RESNET_UTILS_PRECISION must be one of"):
+        runtime.resolve_precision("auto", "cpu")
+    monkeypatch.setenv(runtime.PRECISION_ENV, "")  # empty: as if unset
+    monkeypatch.setattr(runtime, "bf16_supported", lambda device: True)
+    assert runtime.resolve_precision("auto", "cpu") == "bf16"

@@ -92,6 +92,7 @@ class Result:
     student_seconds: float | None = None  # None: no student tail ran
     student_problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # printed, not failures
+    cells: list[tuple[float, str]] = field(default_factory=list)  # (seconds, cell id), code cells
 
 
 def _silent(client: NotebookClient, code: str) -> None:
@@ -103,15 +104,21 @@ def _silent(client: NotebookClient, code: str) -> None:
         )
 
 
-def _execute_chapter(client: NotebookClient, remember_before: int | None) -> None:
-    """What ``client.execute()`` does, in a kernel already started (``client.setup_kernel()``)."""
+def _execute_chapter(
+    client: NotebookClient, remember_before: int | None, cells: list[tuple[float, str]]
+) -> None:
+    """What ``client.execute()`` does, in a kernel already started (``client.setup_kernel()``);
+    appends (seconds, cell id) of every code cell to ``cells``."""
     info = client.wait_for_reply(client.kc.kernel_info())
     if info is not None and "language_info" in info["content"]:
         client.nb.metadata["language_info"] = info["content"]["language_info"]
     for index, cell in enumerate(client.nb.cells):
         if index == remember_before:
             _silent(client, _REMEMBER_NAMES)
+        t0 = time.perf_counter()
         client.execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+        if cell.cell_type == "code":
+            cells.append((time.perf_counter() - t0, str(cell.get("id", index))))
     client.set_widgets_metadata()
 
 
@@ -191,7 +198,7 @@ def run(
     start = time.perf_counter()
     try:
         with client.setup_kernel(env=env):
-            _execute_chapter(client, first_solution if stubbed else None)
+            _execute_chapter(client, first_solution if stubbed else None, result.cells)
             result.seconds = time.perf_counter() - start
             if cache is not None:
                 try:
@@ -265,6 +272,13 @@ def main(argv: list[str] | None = None) -> int:
         "cache's hash covers (default: this repository)",
     )
     p.add_argument(
+        "--slowest",
+        type=int,
+        default=3,
+        metavar="N",
+        help="print each notebook's N slowest cells (default 3; 0: none)",
+    )
+    p.add_argument(
         "--no-student",
         action="store_true",
         help="do not run the student editions' exercise cells after each notebook",
@@ -278,6 +292,19 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             print(f"{p.prog}: error: no such notebook: {path}", file=sys.stderr)
             return 2
+    from resnet_utils.runtime import PRECISION_ENV, resolve_precision
+
+    precision = resolve_precision("auto", "cpu")  # what the chapters' precision="auto" trains in
+    forced = os.environ.get(PRECISION_ENV)
+    print(
+        f"precision: 'auto' is {precision} on the CPU "
+        + (
+            f"({PRECISION_ENV}={forced})"
+            if forced
+            else f"(set {PRECISION_ENV}=fp32 to force fp32)"
+        ),
+        flush=True,
+    )
     factor, step_ms = 1.0, None
     if args.scale_to_machine:
         step_ms = calibration_step_ms()
@@ -305,6 +332,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"{'  student edition, exercises':32} {r.student_seconds:6.1f} s  {tail}",
                 flush=True,
             )
+        slowest = sorted(r.cells, reverse=True)[: max(args.slowest, 0)]
+        if slowest:
+            print(
+                "  slowest cells: " + ", ".join(f"{cell} {t:.1f} s" for t, cell in slowest),
+                flush=True,
+            )
         for note in r.notes:
             print(f"  {note}", flush=True)
         rows.append(
@@ -318,6 +351,10 @@ def main(argv: list[str] | None = None) -> int:
                 if r.student_seconds is None
                 else round(r.student_seconds, 1),
                 "student_problems": r.student_problems,
+                "slowest_cells": [
+                    {"id": cell, "seconds": round(t, 1)}
+                    for t, cell in sorted(r.cells, reverse=True)[:5]
+                ],
             }
         )
         if r.error:
@@ -337,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     report = {
         "machine": machine,
+        "precision": precision,
         "total_seconds": round(total, 1),
         "student_total_seconds": round(student_total, 1),
         "notebooks": rows,
