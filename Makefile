@@ -14,7 +14,8 @@ help:
 	@echo "make test   all unit tests + every notebook executed in a fresh kernel, timed, then its"
 	@echo "            student edition's exercises in the same kernel; caches outputs for make book"
 	@echo "make unit   the fast unit tests (pytest -m 'not slow')"
-	@echo "make timings  every notebook timed against the budget (60 s each, 300 s in all)"
+	@echo "make timings  every notebook timed against the promise: 60 s each, 300 s in all (bf16 where"
+	@echo "            the CPU has it), then 90 s / 450 s with RESNET_UTILS_PRECISION=fp32; both tables"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make student  the student edition (solutions replaced by stubs) in student/"
 	@echo "make student-check  execute every student notebook on its own (make test covers it)"
@@ -62,16 +63,26 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m "not slow"
 
 # Every notebook in a fresh kernel, timed (table in _build/timings.md), stored in the book's cache,
-# then the student edition's cells from its first exercise on in the same kernel. The budgets are a
-# regression guard set on the slowest machine measured (2 AMD EPYC cores, fp32: the slowest notebook
-# took 126 s, all 537 s) and scaled up on a slower one; `make timings` holds the book to its promise.
+# then the student edition's cells from its first exercise on in the same kernel. The guard: the
+# promise (60 s a chapter, 300 s in all) plus 25 % for a shared machine's noise (two runs of the
+# book on one machine differed by up to 23 % in a chapter), scaled up on a machine slower than the
+# one the promise is stated for (tools/run_notebooks.py: a calibration step in the precision the
+# chapters train in, against the reference's). `make timings` holds the book to the promise itself.
 notebooks: $(STAMP)
-	$(BIN)/python tools/run_notebooks.py --max-notebook 180 --max-total 800 --scale-to-machine $(NOTEBOOKS)
+	$(BIN)/python tools/run_notebooks.py --max-notebook 75 --max-total 375 --scale-to-machine $(NOTEBOOKS)
 
-# The promise: no notebook over 60 s, the whole book within 300 s (two cores of an Intel Xeon with AMX).
-# (The student editions are left to `make test`.)
+# The promise, twice: in the precision precision="auto" picks here (bf16 on a CPU with bf16
+# instructions: no notebook over 60 s, the book within 300 s), then as a CPU without bf16 runs it
+# (RESNET_UTILS_PRECISION=fp32: 90 s and 450 s). Both tables side by side in _build/timings-all.md;
+# fails if either run is over its budget. (The student editions are left to `make test`.)
 timings: $(STAMP)
-	$(BIN)/python tools/run_notebooks.py --max-notebook 60 --max-total 300 --no-student $(NOTEBOOKS)
+	@status=0; \
+	$(BIN)/python tools/run_notebooks.py --max-notebook 60 --max-total 300 --no-student \
+		--out _build/timings $(NOTEBOOKS) || status=1; \
+	RESNET_UTILS_PRECISION=fp32 $(BIN)/python tools/run_notebooks.py --max-notebook 90 \
+		--max-total 450 --no-student --no-cache --out _build/timings-fp32 $(NOTEBOOKS) || status=1; \
+	$(BIN)/python tools/timings_report.py _build/timings.json _build/timings-fp32.json || status=1; \
+	exit $$status
 
 # The unit tests in two processes, one thread each (most are tiny models, imports, kernels and
 # subprocesses, which one thread runs as fast as two): 2-3x faster on two cores than one process.

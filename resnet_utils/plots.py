@@ -6,6 +6,8 @@ save or test it) and never calls ``plt.show()`` itself.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -53,22 +55,38 @@ def plot_history(history: History | dict, title: str | None = None) -> Figure:
 
 
 class LivePlot:
-    """A ``fit`` callback that redraws the loss and accuracy curves after every epoch.
+    """A ``fit`` callback that redraws the loss and accuracy curves as training goes.
 
     In a notebook the figure updates in place (one output, not one per
-    epoch); the rendered book keeps the last picture. Usage::
+    epoch); the rendered book keeps the last picture. Drawing a figure takes
+    a fifth of a second, so with ``num_epochs`` (the run's epochs) it redraws
+    at most once every ``every_seconds`` and always after the last epoch;
+    without it, after every epoch. Usage::
 
-        fit(model, train_loader, val_loader, config, callback=LivePlot())
+        fit(model, train_loader, val_loader, config, callback=LivePlot(num_epochs=30))
     """
 
-    def __init__(self, title: str | None = None) -> None:
-        self.title = title
+    def __init__(
+        self, title: str | None = None, num_epochs: int | None = None, every_seconds: float = 2.0
+    ) -> None:
+        if num_epochs is not None and (
+            isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1
+        ):
+            raise ValueError(f"num_epochs must be a positive int or None, got {num_epochs!r}")
+        if not isinstance(every_seconds, (int, float)) or not every_seconds >= 0:
+            raise ValueError(f"every_seconds must be a number >= 0, got {every_seconds!r}")
+        self.title, self.num_epochs, self.every_seconds = title, num_epochs, every_seconds
         self.handle = None
-        self.updates = 0
+        self.updates = 0  # figures drawn
+        self.last_draw = -math.inf
 
     def __call__(self, history: History) -> None:
         from IPython.display import display
 
+        now = time.perf_counter()
+        if self.num_epochs is not None and history.num_epochs < self.num_epochs:
+            if now - self.last_draw < self.every_seconds:
+                return  # drawn recently; the last epoch is always drawn
         fig = plot_history(history, title=self.title)
         if self.handle is None:
             self.handle = display(fig, display_id=True)
@@ -76,6 +94,7 @@ class LivePlot:
             self.handle.update(fig)
         plt.close(fig)
         self.updates += 1
+        self.last_draw = time.perf_counter()
 
 
 def show_images(

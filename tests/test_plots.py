@@ -121,6 +121,37 @@ def test_live_plot_updates_one_display(monkeypatch):
     assert [len(ax.lines) for ax in updates[-1].axes] == [2, 2]
 
 
+def test_live_plot_with_num_epochs_draws_seldom_but_always_the_last_epoch(monkeypatch):
+    import IPython.display
+
+    from resnet_utils import plots
+    from resnet_utils.train import History
+
+    drawn = []
+
+    class Handle:
+        def update(self, fig):
+            drawn.append(len(fig.axes[0].lines[0].get_xdata()))
+
+    monkeypatch.setattr(
+        IPython.display,
+        "display",
+        lambda fig, display_id: drawn.append(len(fig.axes[0].lines[0].get_xdata())) or Handle(),
+    )
+    clock = iter(range(0, 1000, 1))  # one second per call of perf_counter
+    monkeypatch.setattr(plots.time, "perf_counter", lambda: float(next(clock)))
+    live, h = plots.LivePlot(num_epochs=7, every_seconds=3.5), History()
+    for _ in range(7):
+        h.append(train_loss=1.0, train_acc=0.5, val_loss=1.0, val_acc=0.5, lr=0.1, seconds=1.0)
+        live(h)
+    # epochs drawn: the first, then whenever 3.5 s have passed since the last draw, and the last
+    assert drawn[0] == 1 and drawn[-1] == 7 and 2 < live.updates < 7 == h.num_epochs
+    with pytest.raises(ValueError, match="num_epochs"):
+        plots.LivePlot(num_epochs=0)
+    with pytest.raises(ValueError, match="every_seconds"):
+        plots.LivePlot(every_seconds=-1)
+
+
 def test_animation_html_is_offline():
     from resnet_utils.plots import animation_html, conv_animation
 

@@ -142,6 +142,61 @@ def test_budgets_grow_on_a_machine_slower_than_the_reference(tmp_path):
     assert json.loads((tmp_path / "t.json").read_text())["budgets"]["machine_factor"] == 1.0
 
 
+@pytest.mark.slow
+def test_the_precision_switch_reaches_the_kernels_and_the_report(tmp_path):
+    # the chapters' precision="auto" resolves inside their kernels: the variable must reach them
+    nb = _notebook(
+        tmp_path / "p.ipynb",
+        "from resnet_utils.runtime import resolve_precision\n"
+        "assert resolve_precision('auto', 'cpu') == 'fp32'",
+        "import time; time.sleep(0.3)",
+    )
+    env = {**os.environ, "RESNET_UTILS_PRECISION": "fp32", "PYTHONPATH": str(ROOT)}
+    ran = _run(nb, "--out", tmp_path / "t", "--slowest", "1", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "precision: 'auto' is fp32 on the CPU (RESNET_UTILS_PRECISION=fp32)" in ran.stdout
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["precision"] == "fp32"
+    # the cells' own times, slowest first (the sleeping cell's 0.3 s among them)
+    times = [c["seconds"] for c in report["notebooks"][0]["slowest_cells"]]
+    assert len(times) == 2 and times == sorted(times, reverse=True) and min(times) >= 0.3
+    assert "slowest cells: " in ran.stdout and ran.stdout.count(" s, ") == 0  # --slowest 1
+
+
+def test_timings_report_puts_the_runs_side_by_side(tmp_path):
+    def report(precision, seconds, budget):
+        rows = [
+            {"notebook": f"{i:02d}.ipynb", "seconds": s, "ok": True} for i, s in enumerate(seconds)
+        ]
+        return {
+            "machine": "x86_64, 2 CPUs",
+            "precision": precision,
+            "total_seconds": sum(seconds),
+            "notebooks": rows,
+            "budgets": {"notebook": budget, "total": 3 * budget},
+        }
+
+    paths = []
+    for name, r in [
+        ("a", report("bf16", [10.0, 70.0], 60)),
+        ("b", report("fp32", [20.0, 80.0], 90)),
+    ]:
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(r))
+    tool = ROOT / "tools" / "timings_report.py"
+    out = subprocess.run(
+        [sys.executable, str(tool), *map(str, paths)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "| notebook | bf16 (≤ 60 / 180 s) | fp32 (≤ 90 / 270 s) |" in out.stdout
+    assert "| 01.ipynb | 70.0 (over) | 80.0 |" in out.stdout
+    assert "| **total** | **80.0** | **100.0** |" in out.stdout
+    missing = subprocess.run(
+        [sys.executable, str(tool), str(tmp_path / "none.json")], capture_output=True, text=True
+    )
+    assert missing.returncode == 1 and "no such report" in missing.stderr
+
+
 def test_a_reference_time_that_is_not_positive_is_a_clear_error(tmp_path):
     nb = _notebook(tmp_path / "a.ipynb", "x = 1")
     result = _run(nb, "--scale-to-machine", "--reference-ms", "0", "--out", tmp_path / "t")
