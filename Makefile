@@ -65,8 +65,8 @@ unit: $(STAMP)
 # Every notebook in a fresh kernel, timed (table in _build/timings.md), stored in the book's cache,
 # then the student edition's cells from its first exercise on in the same kernel. The guard: the
 # promise (60 s a chapter, 300 s in all) plus 25 % for a shared machine's noise (two runs of the
-# book on one machine differed by up to 23 % in a chapter), scaled up on a machine slower than the
-# one the promise is stated for (tools/run_notebooks.py: a calibration step in the precision the
+# book on one machine an hour apart differed by 17-37 % in the slower chapters, 12 % of it in the
+# calibration step itself), scaled up on a machine slower than the one the promise is stated for (tools/run_notebooks.py: a calibration step in the precision the
 # chapters train in, against the reference's). `make timings` holds the book to the promise itself.
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --max-notebook 75 --max-total 375 --scale-to-machine $(NOTEBOOKS)

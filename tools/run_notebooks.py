@@ -313,13 +313,14 @@ def main(argv: list[str] | None = None) -> int:
         ),
         flush=True,
     )
-    factor, step_ms = 1.0, None
-    if args.scale_to_machine:
-        step_ms = calibration_step_ms()
-        factor = max(1.0, step_ms / args.reference_ms)
+    # measured on every run (1-2 s), so that a report says how fast the machine was
+    budgets = args.max_notebook is not None or args.max_total is not None
+    step_ms = calibration_step_ms() if budgets else None
+    factor = max(1.0, step_ms / args.reference_ms) if args.scale_to_machine else 1.0
+    if step_ms is not None:
         print(
             f"calibration: {step_ms:.1f} ms per step (reference {args.reference_ms:g} ms): "
-            f"budgets x {factor:.2f}",
+            + (f"budgets x {factor:.2f}" if args.scale_to_machine else "budgets not scaled"),
             flush=True,
         )
     cache, digest = None if args.no_cache else args.cache.resolve(), None
@@ -390,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             "notebook": max_notebook,
             "total": max_total,
             "machine_factor": factor,
-            "calibration_step_ms": step_ms,
+            "calibration_step_ms": None if step_ms is None else round(step_ms, 1),
+            "reference_step_ms": args.reference_ms,
         },
         "cache": None if cache is None else str(cache),
         "problems": problems,

@@ -21,6 +21,10 @@ def table(reports: list[dict]) -> str:
     for r in reports:
         b = r["budgets"]
         limits = f"≤ {b['notebook']:g} / {b['total']:g} s" if b.get("notebook") else "no budget"
+        calibration = b.get("calibration_step_ms")
+        if calibration is not None:  # how fast the machine ran, against the promise's reference
+            ref = b.get("reference_step_ms")
+            limits += f", calibration {calibration:g} ms" + (f" / {ref:g}" if ref else "")
         heads.append(f"{r.get('precision', '?')} ({limits})")
     names = [n["notebook"] for n in reports[0]["notebooks"]]
     rows = ["| notebook | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(reports)]
