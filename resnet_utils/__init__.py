@@ -11,7 +11,7 @@ module          concern                                           chapters
 ``step``        one training step (every loop uses it)            6, 9, 10
 ``train``       the training loop ``fit`` and ``evaluate``        0, 2, 3, 6-9
 ``recipes``     the book's recipes; ``python -m ...train``        0, 6, 7
-``seeds``       several seeds trained at once (``fit_seeds``)     3, 10
+``seeds``       several seeds trained at once (``fit_seeds``)     2, 3, 10
 ``lr_finder``   the learning-rate range test                      6
 ``checkpoint``  crash-safe checkpoints, weight fingerprints       6
 ``metrics``     predictions, classification metrics, calibration  0, 7

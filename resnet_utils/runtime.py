@@ -138,7 +138,7 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
         forced = os.environ.get(PRECISION_ENV, "").strip().lower()
         if not forced:
             return "bf16" if bf16_supported(dev) else "fp32"
-        if forced not in PRECISIONS[:3]:
+        if forced not in ("fp32", "bf16", "fp16"):
             raise ValueError(
                 f"{PRECISION_ENV} must be one of 'fp32', 'bf16', 'fp16' (or unset); got {forced!r}"
             )

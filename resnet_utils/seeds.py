@@ -1,9 +1,9 @@
 """Several seeds trained at once: k copies of a network as one network.
 
-Chapters 3 and 10. A claim such as "network A ends lower than network
-B" needs several seeds and their spread. A small network leaves most of the
-hardware idle: a step is a few hundred kernels on tensors of a few
-kilobytes, and on a GPU mostly the time to launch them. :func:`fit_seeds`
+Chapters 2, 3 and 10. A claim such as "network A ends lower than network
+B" needs several seeds and their spread. A small network can leave much of
+the hardware idle: a step is a few hundred kernels on small tensors, and
+part of its time is the overhead of launching them. :func:`fit_seeds`
 trains k independently seeded copies of one recipe as a single computation,
 so that the overhead is paid once per step instead of k times (the
 arithmetic is not: k copies do k times the multiply-adds; chapter 10
@@ -259,8 +259,9 @@ def fit_seeds(
             training loader the same number and sizes of batches.
         seeds: the seeds, one copy each (at least one, no repeats).
         config: how to train, as for :func:`~resnet_utils.train.fit`;
-            ``config.seed`` is replaced by each seed. Checkpoints and resume
-            are :func:`fit`'s alone.
+            ``config.seed`` is replaced by each seed. Checkpoints, resume,
+            callbacks and the progress bar are :func:`fit`'s alone
+            (``config.progress`` is ignored).
 
     Seed i's model and history are those of ``model, tl, vl = build(seed)``
     then ``fit(model, tl, vl, replace(config, seed=seed))``, within float

@@ -140,6 +140,10 @@ def test_budgets_grow_on_a_machine_slower_than_the_reference(tmp_path):
     )
     assert unscaled.returncode == 1 and "over the 0.5 s budget" in unscaled.stderr
     assert json.loads((tmp_path / "t.json").read_text())["budgets"]["machine_factor"] == 1.0
+    # scaling without a budget to scale: still measured and reported, no crash
+    alone = _run(slow, "--scale-to-machine", "--out", tmp_path / "t")
+    assert alone.returncode == 0, alone.stderr
+    assert json.loads((tmp_path / "t.json").read_text())["budgets"]["calibration_step_ms"] > 0
 
 
 @pytest.mark.slow

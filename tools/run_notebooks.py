@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # measured on every run (1-2 s), so that a report says how fast the machine was
     budgets = args.max_notebook is not None or args.max_total is not None
-    step_ms = calibration_step_ms() if budgets else None
+    step_ms = calibration_step_ms() if budgets or args.scale_to_machine else None
     factor = max(1.0, step_ms / args.reference_ms) if args.scale_to_machine else 1.0
     if step_ms is not None:
         print(
