@@ -10,8 +10,11 @@ module          concern                                           chapters
 ``data``        digits and CIFAR-10, splits, loaders              0, 5-9
 ``step``        one training step (every loop uses it)            6, 9, 10
 ``train``       the training loop ``fit`` and ``evaluate``        0, 2, 3, 6-9
-``recipes``     the book's recipes; ``python -m ...train``        0, 6, 7
-``seeds``       several seeds trained at once (``fit_seeds``)     2, 3, 10
+``recipes``     the book's recipes, the sweep that chose them;    0, 6, 7
+                ``python -m ...train``
+``seeds``       several seeds trained at once (``fit_seeds``)     2, 3, 6, 7, 10
+``findings``    comparisons over seeds with a computed verdict;   2, 3, 6-9
+                findings checked at the book's settings
 ``lr_finder``   the learning-rate range test                      6
 ``checkpoint``  crash-safe checkpoints, weight fingerprints       6
 ``metrics``     predictions, classification metrics, calibration  0, 7

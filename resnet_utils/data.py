@@ -151,7 +151,13 @@ def digits_augmentation(degrees: float = 10.0, translate: float = 0.1) -> v2.Tra
     """
     check_number("degrees", degrees, min_value=0, max_value=45)
     check_number("translate", translate, min_value=0, max_value=0.5)
-    return v2.RandomAffine(degrees=degrees, translate=(translate, translate))
+    # bilinear, not RandomAffine's default nearest neighbour: chapter 5's lesson on
+    # resampling holds for augmentation too
+    return v2.RandomAffine(
+        degrees=degrees,
+        translate=(translate, translate),
+        interpolation=v2.InterpolationMode.BILINEAR,
+    )
 
 
 def _split_sizes(n: int, val_size: float | int, name: str = "val_size") -> int:

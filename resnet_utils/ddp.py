@@ -166,7 +166,10 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
         net = nn.parallel.DistributedDataParallel(model, device_ids=ids)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.num_epochs * len(loaders[0])
+        optimizer,
+        max_lr=config.lr,
+        total_steps=config.num_epochs * len(loaders[0]),
+        cycle_momentum=False,  # momentum stays config.momentum, as in train.make_scheduler
     )
     step = TrainStep(
         net,

@@ -205,7 +205,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_
     total = config.num_epochs * steps_per_epoch
     if config.schedule == "onecycle":
         max_lr = [g["lr"] for g in optimizer.param_groups]
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=total)
+        # cycle_momentum=False: keep SGD's momentum at config.momentum (OneCycleLR's default
+        # would cycle it between 0.85 and 0.95, and the stated momentum would never be used)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=max_lr, total_steps=total, cycle_momentum=False
+        )
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
     if config.schedule == "step":  # He et al.: divide by 10 at 50% and 75% of training
