@@ -18,7 +18,8 @@ need not hold on another budget. This module serves the second kind:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,11 +27,13 @@ __all__ = ["SeedComparison", "compare_seeds", "Findings"]
 
 
 def _values(name: str, values: Any) -> list[float]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be a list of numbers (one per seed), got {values!r}")
     out = []
     for i, v in enumerate(values):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if hasattr(v, "item") and getattr(v, "ndim", 0) == 0:  # NumPy or torch scalar
+            v = v.item()
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise TypeError(f"{name}[{i}] must be a finite number, got {v!r}")
         out.append(float(v))
     if len(out) < 2:
@@ -87,28 +90,42 @@ class SeedComparison:
         """The name of the setting ahead, or None within the spread."""
         return {"a": self.a_name, "b": self.b_name}.get(self.verdict)
 
-    def sentence(self, what: str = "") -> str:
-        """The verdict in words, e.g. 'residual is ahead of plain on every seed'."""
+    def sentence(
+        self, what: str = "", lang: str = "en", names: tuple[str, str] | None = None
+    ) -> str:
+        """The verdict in words, e.g. 'A is ahead of B on every run (3 seeds each)'.
+
+        ``what`` names the measure; ``lang="zh"`` gives the Chinese sentence
+        (with ``names`` in Chinese) for the Chinese edition's glue.
+        """
+        if lang not in ("en", "zh"):
+            raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+        a, b = names if names is not None else (self.a_name, self.b_name)
+        ahead, behind = (b, a) if self.verdict == "b" else (a, b)
+        same = len(self.a) == len(self.b)
+        if lang == "zh":
+            what = f"（{what}）" if what else ""
+            n = (
+                f"各 {len(self.a)} 个种子"
+                if same
+                else f"分别 {len(self.a)} 个和 {len(self.b)} 个种子"
+            )
+            if self.verdict == "tie":
+                return f"{a}与{b}的差距没有超出种子间的波动{what}：两者的各次运行（{n}）相互重叠，排不出先后"
+            return f"{ahead}在每一次运行中都领先于{behind}{what}（{n}）"
         what = f" ({what})" if what else ""
-        n = (
-            f"{len(self.a)} and {len(self.b)} seeds"
-            if len(self.a) != len(self.b)
-            else (f"{len(self.a)} seeds each")
-        )
+        n = f"{len(self.a)} seeds each" if same else f"{len(self.a)} and {len(self.b)} seeds"
         if self.verdict == "tie":
             return (
-                f"{self.a_name} and {self.b_name} are within each other's spread{what}: "
+                f"{a} and {b} are within each other's spread{what}: "
                 f"their runs ({n}) overlap, so they do not rank the two"
             )
-        ahead, behind = (self.a_name, self.b_name)
-        if self.verdict == "b":
-            ahead, behind = behind, ahead
         return f"{ahead} is ahead of {behind}{what} on every run ({n})"
 
 
 def compare_seeds(
-    a: Sequence[float],
-    b: Sequence[float],
+    a: Iterable[float],
+    b: Iterable[float],
     names: tuple[str, str] = ("A", "B"),
     higher_is_better: bool = True,
 ) -> SeedComparison:

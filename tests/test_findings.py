@@ -26,6 +26,13 @@ def test_lower_is_better_for_losses():
     assert c.verdict == "b"
 
 
+def test_arrays_and_scalars_are_numbers():
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    c = compare_seeds(np.array([0.9, 0.95]), [torch.tensor(0.5), np.float32(0.6)])
+    assert c.verdict == "a" and c.b == pytest.approx((0.5, 0.6))
+
+
 def test_spread_matches_numpy():
     np = pytest.importorskip("numpy")
     a, b = [0.3, 0.5, 0.9], [0.1, 0.2, 0.25, 0.4]
@@ -79,3 +86,13 @@ def test_findings_errors():
         Findings(num_epochs=10)
     with pytest.raises(TypeError, match="message"):
         Findings().check(True, "")
+
+
+def test_sentence_in_chinese_and_bad_lang():
+    c = compare_seeds([0.95, 0.96, 0.97], [0.90, 0.91, 0.94], names=("res", "plain"))
+    zh = c.sentence("准确率", lang="zh", names=("残差网络", "普通网络"))
+    assert zh == "残差网络在每一次运行中都领先于普通网络（准确率）（各 3 个种子）"
+    tie = compare_seeds([0.95, 0.90], [0.91, 0.94])
+    assert "排不出先后" in tie.sentence(lang="zh", names=("甲", "乙"))
+    with pytest.raises(ValueError, match="lang"):
+        c.sentence(lang="fr")
