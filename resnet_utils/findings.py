@@ -36,12 +36,14 @@ def _values(name: str, values: Any) -> list[float]:
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise TypeError(f"{name}[{i}] must be a finite number, got {v!r}")
         out.append(float(v))
-    if len(out) < 2:
-        raise ValueError(f"{name} needs at least 2 seeds to have a spread, got {len(out)}")
+    if not out:
+        raise ValueError(f"{name} needs at least one seed's value")
     return out
 
 
 def _std(values: list[float]) -> float:
+    if len(values) < 2:
+        return math.nan  # one run has no spread
     mean = sum(values) / len(values)
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
@@ -132,7 +134,8 @@ def compare_seeds(
     """Compare two settings from their per-seed results (e.g. final accuracies).
 
     Args:
-        a, b: one number per seed for each setting (at least two each).
+        a, b: one number per seed for each setting (at least one each; with
+            one, the verdict compares two single runs and ``a_std`` is nan).
         names: what to call A and B in :meth:`SeedComparison.sentence`.
         higher_is_better: True for accuracies, False for losses and errors.
 

@@ -46,7 +46,7 @@ def test_spread_matches_numpy():
 @pytest.mark.parametrize(
     "a, b, names, hib, err, match",
     [
-        ([1.0], [1.0, 2.0], ("A", "B"), True, ValueError, "a needs at least 2"),
+        ([], [1.0, 2.0], ("A", "B"), True, ValueError, "a needs at least one"),
         ([1.0, 2.0], "12", ("A", "B"), True, TypeError, "b must be a list"),
         ([1.0, float("nan")], [1.0, 2.0], ("A", "B"), True, TypeError, r"a\[1\]"),
         ([1.0, True], [1.0, 2.0], ("A", "B"), True, TypeError, r"a\[1\]"),
@@ -96,3 +96,8 @@ def test_sentence_in_chinese_and_bad_lang():
     assert "排不出先后" in tie.sentence(lang="zh", names=("甲", "乙"))
     with pytest.raises(ValueError, match="lang"):
         c.sentence(lang="fr")
+
+
+def test_one_seed_each_compares_two_runs():
+    c = compare_seeds([0.9], [0.8])
+    assert c.verdict == "a" and c.a_std != c.a_std  # nan: one run has no spread
