@@ -98,8 +98,7 @@ def test_chapter_runs_with_changed_parameters(chapter, kind, values):
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
-    with client.setup_kernel(env=env):
-        client.execute()  # raises CellExecutionError on the first failing cell
+    client.execute(env=env)  # raises CellExecutionError on the first failing cell
     outputs = [
         o.get("data", {}).get("text/markdown", "")
         for c in nb.cells
