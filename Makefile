@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help venv book test unit notebooks timings student student-check grade browser-test lab setup-cells clean zh-todo
+.PHONY: help venv book test unit notebooks timings compat student student-check grade browser-test lab setup-cells clean zh-todo
 
 help:
 	@echo "make book   build the executed book into _build/html (sets up .venv first); reuses the"
@@ -16,6 +16,8 @@ help:
 	@echo "make unit   the fast unit tests (pytest -m 'not slow')"
 	@echo "make timings  every notebook timed against the promise: 60 s each, 300 s in all (bf16 where"
 	@echo "            the CPU has it), then 90 s / 450 s with RESNET_UTILS_PRECISION=fp32; both tables"
+	@echo "make compat the fast unit tests and every chapter on the oldest torch pyproject.toml declares"
+	@echo "            and on the newest installable one; writes the README's 'verified with' table"
 	@echo "make lab    open the notebooks in JupyterLab"
 	@echo "make student  the student edition (solutions replaced by stubs) in student/"
 	@echo "make student-check  execute every student notebook on its own (make test covers it)"
@@ -83,6 +85,13 @@ timings: $(STAMP)
 		--max-total 450 --no-student --no-cache --out _build/timings-fp32 $(NOTEBOOKS) || status=1; \
 	$(BIN)/python tools/timings_report.py _build/timings.json _build/timings-fp32.json || status=1; \
 	exit $$status
+
+# The torch versions the book declares, tested (tools/compat.py): a venv per pair, .venv-compat-<torch>,
+# with the floor of pyproject.toml (torch 2.4.1 + torchvision 0.19.1) and the newest installable pair
+# where it is newer than the pin; the fast unit tests and every chapter there. Writes the "verified
+# with" table (book/_verified_with.md, and the README between its markers).
+compat: $(STAMP)
+	$(BIN)/python tools/compat.py
 
 # The unit tests in two processes, one thread each (most are tiny models, imports, kernels and
 # subprocesses, which one thread runs as fast as two): 2-3x faster on two cores than one process.
