@@ -344,7 +344,9 @@ def pretrain_contrastive(
     batch_size = min(config.batch_size, len(X))
     steps = config.num_epochs * (len(X) // batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=steps,
+        optimizer,
+        max_lr=config.lr,
+        total_steps=steps,
         pct_start=0.1,
         anneal_strategy="cos",
         cycle_momentum=False,  # momentum stays 0.9
