@@ -64,41 +64,55 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", version)[:3])
 
 
-def newest_pair(python: str) -> tuple[str, str] | None:
-    """The newest torchvision on the index and the torch it requires (None if unknown)."""
+def newest_pair(python: str, pin_vision: str) -> tuple[tuple[str, str] | None, str]:
+    """The newest torchvision pip will install here, newer than the pin, and its torch.
+
+    Returns ``(pair or None, what was found)``. A version the index lists but
+    pip refuses (a constraint, no wheel for this Python) is skipped and said.
+    """
     out = subprocess.run(
         [python, "-m", "pip", "index", "versions", "torchvision"],
         capture_output=True,
         text=True,
     )
-    match = re.search(r"torchvision \(([\d.]+)\)", out.stdout)
+    match = re.search(r"Available versions: ([\d., ]+)", out.stdout)
     if not match:
-        return None
-    vision = match.group(1)
-    report = subprocess.run(
-        [
-            python,
-            "-m",
-            "pip",
-            "install",
-            "--dry-run",
-            "--quiet",
-            "--no-deps",
-            "--report",
-            "-",
-            f"torchvision=={vision}",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    try:
-        requires = json.loads(report.stdout)["install"][0]["metadata"].get("requires_dist", [])
-    except (json.JSONDecodeError, KeyError, IndexError):
-        return None
-    torch = next(
-        (re.search(r"torch\s*==\s*([\d.]+)", r) for r in requires if r.startswith("torch")), None
-    )
-    return (torch.group(1), vision) if torch else None
+        return None, "could not ask the index for torchvision's versions"
+    versions = [v.strip() for v in match.group(1).split(",") if v.strip()]
+    refused = []
+    for vision in sorted(versions, key=_key, reverse=True):
+        if _key(vision) <= _key(pin_vision):
+            break
+        report = subprocess.run(
+            [
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--quiet",
+                "--no-deps",
+                "--report",
+                "-",
+                f"torchvision=={vision}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        try:
+            metadata = json.loads(report.stdout)["install"][0]["metadata"]
+        except (json.JSONDecodeError, KeyError, IndexError):
+            reason = [line for line in report.stderr.splitlines() if "requested" in line]
+            refused.append(f"{vision} ({reason[-1].strip() if reason else 'not installable'})")
+            continue
+        requires = metadata.get("requires_dist") or []
+        torch = next((m for r in requires if (m := re.match(r"torch\s*==\s*([\d.]+)", r))), None)
+        if torch:
+            return (torch.group(1), vision), f"torchvision {vision} needs torch {torch.group(1)}"
+    note = f"no torchvision newer than the pin's {pin_vision} installs here"
+    if refused:
+        note += "; listed but refused: " + ", ".join(refused)
+    return None, note
 
 
 def run(cmd: list[str], log: Path, env: dict | None = None) -> tuple[int, float]:
@@ -178,7 +192,7 @@ def check_pair(torch: str, vision: str, log: Path) -> dict:
     return result
 
 
-def write_table(results: list[dict]) -> None:
+def write_table(results: list[dict], note: str = "") -> None:
     today = datetime.date.today().isoformat()
     lines = [
         "| torch | torchvision | Python | checked | unit tests | chapters run |",
@@ -193,6 +207,8 @@ def write_table(results: list[dict]) -> None:
             f"{r['python']} | {today} | {r.get('unit_tests', r.get('failed', '-'))} | {chapters} |"
         )
     table = "\n".join(lines) + "\n"
+    if note:
+        table += f"\nNewest pair: {note}.\n"
     TABLE.write_text("<!-- written by tools/compat.py (make compat): do not edit -->\n\n" + table)
     text = README.read_text()
     if START in text and END in text:
@@ -212,14 +228,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "floor"):
         pairs.append(declared_floor())
     pin = pinned()
+    newest_note = ""
     if args.only in (None, "newest"):
-        newest = newest_pair(sys.executable)
-        if newest is None:
-            print("compat: could not ask the index for the newest torchvision; skipped")
-        elif _key(newest[0]) > _key(pin[0]):
+        newest, newest_note = newest_pair(sys.executable, pin[1])
+        print(f"compat: newest pair: {newest_note}")
+        if newest is not None and _key(newest[0]) > _key(pin[0]):
             pairs.append(newest)
         else:
-            print(f"compat: the newest installable pair is the pin ({pin[0]} / {pin[1]})")
+            newest_note = f"the newest installable pair is the pin ({newest_note})"
     results = []
     for torch, vision in pairs:
         print(f"compat: torch {torch} + torchvision {vision} ...", flush=True)
@@ -235,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         "chapters_text": "`make test`",
         "pinned": True,
     }
-    write_table([pinned_row] + results)
+    write_table([pinned_row] + results, newest_note)
     (ROOT / "_build" / "compat.json").write_text(json.dumps(results, indent=1) + "\n")
     failed = [r for r in results if not r.get("ok")]
     for r in failed:
