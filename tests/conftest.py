@@ -39,3 +39,15 @@ def tiny_splits():
         in_channels=1,
         image_size=8,
     )
+
+
+def load_tool(name: str):
+    """Import tools/<name>.py (not a package) as a module, for the tests of the tools."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,21 +1,15 @@
 """tools/compat.py: the pairs it tests and the table it writes (no install here)."""
 
-import importlib.util
 import re
 from pathlib import Path
+
+from conftest import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _compat():
-    spec = importlib.util.spec_from_file_location("compat", ROOT / "tools/compat.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_floor_is_pyprojects_and_the_pin_is_requirements():
-    compat = _compat()
+    compat = load_tool("compat")
     text = (ROOT / "pyproject.toml").read_text()
     torch, vision = compat.declared_floor()
     assert torch.startswith(re.search(r'"torch>=([\d.]+)"', text).group(1))
@@ -25,7 +19,7 @@ def test_the_floor_is_pyprojects_and_the_pin_is_requirements():
 
 
 def test_table_goes_between_the_readme_markers(tmp_path, monkeypatch):
-    compat = _compat()
+    compat = load_tool("compat")
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{compat.START}\nold\n{compat.END}\nafter\n")
     monkeypatch.setattr(compat, "README", readme)
@@ -57,6 +51,6 @@ def test_table_goes_between_the_readme_markers(tmp_path, monkeypatch):
 
 
 def test_versions_compare_as_numbers():
-    compat = _compat()
+    compat = load_tool("compat")
     assert compat._key("2.15.0") > compat._key("2.14.1") > compat._key("2.4.1")
     assert compat._key("0.29.10") > compat._key("0.29.2")

@@ -1,26 +1,19 @@
 """The digits recipe is the winner of its validation sweep, and the record says so."""
 
-import importlib.util
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import load_tool
 
 from resnet_utils.recipes import RECIPES, build_recipe, recipe_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location("sweep_recipe", ROOT / "tools/sweep_recipe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_recipe_is_the_sweeps_winner():
     record = recipe_sweep()
-    tool = _tool()
+    tool = load_tool("sweep_recipe")
     assert tool.check(record) == []
     # the record is complete: every setting of the grid, every seed, on validation data
     assert [(r["lr"], r["label_smoothing"], r["augment"]) for r in record["rows"]] == [
@@ -31,7 +24,7 @@ def test_recipe_is_the_sweeps_winner():
 
 
 def test_check_notices_a_recipe_that_is_not_the_winner(monkeypatch):
-    tool = _tool()
+    tool = load_tool("sweep_recipe")
     record = recipe_sweep()
     other = replace(RECIPES["digits"], config=replace(RECIPES["digits"].config, lr=0.123))
     monkeypatch.setitem(RECIPES, "digits", other)
