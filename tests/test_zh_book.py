@@ -38,7 +38,7 @@ precision, recall, F1
   精确率, 召回率, F1 分数. Of the predicted positives, the share that are positive.
 
 batch
-  批量, 批次. The group of examples processed together.
+  批量 (not 批次, 小批量). The group of examples processed together.
 
 batch normalisation
   批量归一化 (BN). Normalises each channel.
@@ -272,6 +272,60 @@ def test_the_glossary_check_covers_pages(book):
     )
 
 
+def test_a_rejected_rendering_fails_naming_the_cell_the_word_and_the_preferred_one(book, cli):
+    translate(book, intro="# 1. 小例子\n\n每个批次里，残差块都把输入加回来：$y = x + F(x)$。")
+    result = cli(book, "check")
+    assert result.returncode == 1
+    assert (
+        "rendering: notebooks/nb.ipynb cell intro: '批次' is not the book's word: write 批量 "
+        "(book/glossary.md, batch)"
+    ) in result.stderr
+    translate(book, intro="# 1. 小例子\n\n每个批量里，残差块都把输入加回来：$y = x + F(x)$。")
+    assert zb.all_problems(book) == []
+
+
+def test_rejected_renderings_are_looked_for_in_pages_and_captions(book):
+    zb.record(
+        book, PAGE, None, "# 一页\n\n每个残差块都有大小为 3 的卷积核，见 `model`；小批量也一样。\n"
+    )
+    (book.store / "book.yml").write_text("title: 小书\ncaptions:\n  Basics: 批次基础\n", "utf-8")
+    assert [str(p) for p in zb.all_problems(book)] == [
+        "rendering: _toc.yml: '批次基础': '批次' is not the book's word: write 批量 "
+        "(book/glossary.md, batch)",
+        "rendering: book/page.md: '小批量' is not the book's word: write 批量 "
+        "(book/glossary.md, batch)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("zh", "bad"),
+    [
+        ("He et al. 的残差块", "'et al.'"),
+        ("用 one-cycle 调度训练残差块", "'one-cycle'"),
+        ("残差块的 state dict", "'state dict'"),
+        ("残差块的参考答案（评分标准）", "'评分标准'"),
+        ("先在心里作答，再打开答案。残差块", "'打开答案'"),
+        ("He 等人的残差块", None),
+        ("用单周期调度训练残差块", None),
+        ("用单周期（one-cycle）调度训练残差块", None),  # a gloss after the Chinese word
+        ("用单周期调度（one-cycle，Smith, 2018）训练残差块", None),
+        ("残差块的 `state dict`，即 `model.state_dict()`", None),  # code
+        ("残差块 {cite}`he2016et`，见 [论文](https://example.org/et-al/one-cycle)", None),
+        ("残差块的状态字典，$x_{state dict}$", None),  # math
+        ("批量（本书不用“批次”“小批量”）。残差块", None),  # the glossary page's own note
+    ],
+)
+def test_english_left_in_chinese_prose_is_rejected_outside_code_math_links_and_glosses(
+    book, zh, bad
+):
+    translate(book, intro=f"# 1. 小例子\n\n{zh}：$y = x + F(x)$。")
+    found = [p.message for p in zb.all_problems(book)]
+    if bad is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].startswith(f"{bad} is not the book's word"), found
+
+
 def test_formulas_glue_and_code_spans_stay_untouched(book):
     translate(book, intro="# 1. 小例子\n\n残差块把输入加回来：$y = x + G(x)$。")
     assert [p.message for p in zb.all_problems(book)] == [
@@ -343,7 +397,9 @@ def test_parse_glossary_maps_english_terms_to_chinese(tmp_path):
     assert terms["kernel"] == ("卷积核",)
     assert terms["precision"] == ("精确率",) and terms["recall"] == ("召回率",)
     assert terms["F1"] == ("F1 分数", "F1")  # the English name is itself accepted
-    assert terms["batch"] == ("批量", "批次")
+    assert terms["batch"] == ("批量",)  # "(not ...)": the renderings the edition does not use
+    rejected = {t.english: t.rejected for t in zb.parse_glossary(path)}
+    assert rejected["batch"] == ("批次", "小批量") and rejected["kernel"] == ()
     assert terms["batch normalisation"] == ("批量归一化 (BN)", "批量归一化")
     assert "im2col" not in terms  # no Chinese term
     # the book's own glossary parses, with its Chinese

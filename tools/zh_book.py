@@ -26,8 +26,11 @@ Only what ``_toc.yml`` lists is translated (and built). Subcommands, from the re
 no longer matches its translation (stale), an English cell without one (missing), a translation
 of a cell that no longer exists or is not markdown (orphan), a Chinese notebook whose code
 differs from the English one, a translation that lost a glue reference, a label, a formula or
-a code span of the English (they stay untouched), and a glossary term of the English without
-one of its Chinese terms (``book/glossary.md`` is the term base). ``--allow-missing`` tolerates
+a code span of the English (they stay untouched), a glossary term of the English without
+one of its Chinese terms (``book/glossary.md`` is the term base), and a word the edition does
+not use (one rendering per term): the glossary's "(not ...)" words (``批量 (not 批次)``) and
+``HOUSE_STYLE`` (English such as "one-cycle" or "et al." left in Chinese prose, outside code
+and a bracketed gloss; the exercises' words). ``--allow-missing`` tolerates
 only the missing pieces (the untranslated book still builds, with the English text in their
 place); the lead drops it from the Makefile once the translations exist.
 
@@ -95,7 +98,8 @@ def sha256_text(text: str) -> str:
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the translation. ``kind``: missing, stale, orphan, code, structure,
-    glossary or invalid; ``source``: the English file (or ``_toc.yml``); ``cell``: the cell id."""
+    glossary, rendering or invalid; ``source``: the English file (or ``_toc.yml``); ``cell``:
+    the cell id."""
 
     kind: str
     source: str
@@ -242,10 +246,12 @@ def read_page_translation(book: Book, source: str) -> tuple[str | None, str | No
 
 @dataclass(frozen=True)
 class Term:
-    """An English glossary term and the Chinese strings that translate it (any one will do)."""
+    """An English glossary term, the Chinese strings that translate it (any one will do) and
+    the Chinese words the edition does not use for it (``rejected``)."""
 
     english: str
     chinese: tuple[str, ...]
+    rejected: tuple[str, ...] = ()
 
     def pattern(self) -> re.Pattern:
         words = [re.escape(w) for w in re.split(r"[\s-]+", self.english.strip())]
@@ -282,15 +288,23 @@ def _normalise(text: str) -> str:
     return re.sub(r"\s+", "", text.replace("（", "(").replace("）", ")")).lower()
 
 
+# "批量 (not 批次, 小批量)": the Chinese words after "not" are renderings the edition does not
+# use; the Chinese glossary page says it as "批量（本书不用“批次”“小批量”）".
+NOT_MARKER = re.compile(r"\s*\(not ([^()]*)\)")
+NOT_MARKER_ANY = re.compile(r"[(（]\s*(?:not\s|本书不用)[^()（）]*[)）]")
+
+
 def parse_glossary(path: Path) -> list[Term]:
     """The terms of a MyST ``{glossary}`` page whose definitions start with the Chinese terms:
 
         batch
-          批量, 批次. The group of examples ...
+          批量 (not 批次, 小批量). The group of examples ...
 
     Several English terms on one line ("precision, recall, F1") take the Chinese terms in the
     same order when there are as many; otherwise each English term takes all of them. An entry
-    whose first sentence has no Chinese character (im2col, softmax) has no Chinese term."""
+    whose first sentence has no Chinese character (im2col, softmax) has no Chinese term. The
+    words in "(not ...)" are the entry's rejected renderings: ``check`` reports them anywhere in
+    the Chinese prose, so that each term has one rendering."""
     if not path.is_file():
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -309,6 +323,10 @@ def parse_glossary(path: Path) -> list[Term]:
         head = re.split(r"\.(?:\s|$)", definition, maxsplit=1)[0]
         if not CJK.search(head):
             continue
+        rejected = tuple(
+            w for m in NOT_MARKER.findall(head) for w in _split_top_level(m) if w.strip()
+        )
+        head = NOT_MARKER.sub("", head)
         english = [t.strip() for t in line.split(",") if t.strip()]
         chinese = _split_top_level(head)
         if len(english) > 1 and len(english) == len(chinese):
@@ -319,8 +337,90 @@ def parse_glossary(path: Path) -> list[Term]:
             forms = [v for c in zh for v in _variants(c)]
             if any(eng.lower() in f.lower() for f in forms):
                 forms.append(eng)  # "bfloat16 (脑浮点)": the English name is itself a translation
-            terms.append(Term(eng, tuple(dict.fromkeys(forms))))
+            terms.append(Term(eng, tuple(dict.fromkeys(forms)), rejected))
     return terms
+
+
+# ---------------------------------------------------------------------------------------------
+# One rendering per term: the words the Chinese edition does not use
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A word (``pattern``) the Chinese prose must not use, what to write instead, and where
+    the rule comes from."""
+
+    pattern: str
+    preferred: str
+    source: str
+
+    def compiled(self) -> re.Pattern:
+        return re.compile(self.pattern, re.IGNORECASE)
+
+
+# The rules that are not a glossary term's Chinese: English left in Chinese prose and the words
+# of the book's apparatus (exercises, answers). The glossary's "(not ...)" words are the others.
+# An English word is accepted as a gloss in brackets right after the Chinese one:
+# 单周期（one-cycle）, 单周期调度（one-cycle，Smith, 2018）. Code, math and link targets are never
+# looked at, so `model.state_dict()` and {cite}`he2016deep` are fine.
+HOUSE_STYLE = (
+    Rendering(
+        r"\bone[- ]cycle\b",
+        "单周期",
+        "book/glossary.md, one-cycle; as a gloss: 单周期（one-cycle）",
+    ),
+    Rendering(
+        r"\bstate[- ]dicts?\b",
+        "状态字典",
+        "book/glossary.md, state dict; as a gloss: 状态字典（state dict）",
+    ),
+    Rendering(r"\bet\s+al\b\.?", "等人", "the Chinese convention: He 等人"),
+    Rendering("评分标准", "评分要点", "the exercises' answers: 参考答案（评分要点）"),
+    Rendering("范例答案", "参考答案", "the exercises' answers: 参考答案（评分要点）"),
+    Rendering("打开答案", "展开答案", "the self-checks: 先在心里作答，再展开答案"),
+)
+
+
+def renderings(terms: list[Term]) -> list[Rendering]:
+    """The words the Chinese edition does not use: the glossary's rejected ones, then
+    HOUSE_STYLE."""
+    found: dict[str, Rendering] = {}
+    for term in terms:
+        for word in term.rejected:
+            preferred = "/".join(c for c in term.chinese if CJK.search(c))
+            found.setdefault(
+                word, Rendering(re.escape(word), preferred, f"book/glossary.md, {term.english}")
+            )
+    return list(found.values()) + list(HOUSE_STYLE)
+
+
+def _is_gloss(text: str, start: int, preferred: str) -> bool:
+    """Whether the word at ``start`` is in brackets opened right after ``preferred`` (at most
+    four Chinese characters between them): a gloss, such as 单周期（one-cycle）."""
+    word = re.escape(preferred.split()[0])
+    return re.search(rf"{word}{CJK.pattern}{{0,4}}[(（][^()（）]*\Z", text[:start]) is not None
+
+
+def rendering_problems(zh: str, rules: list[Rendering]) -> list[tuple[str, str]]:
+    """("rendering", message) for each word of ``rules`` in the Chinese prose of ``zh`` (not in
+    code, math or link targets, nor in the glossary page's own "（本书不用“...”）" notes)."""
+    text = NOT_MARKER_ANY.sub(" ", prose(zh))
+    found = []
+    for rule in rules:
+        english = not CJK.search(rule.pattern)
+        words = [
+            m.group(0)
+            for m in rule.compiled().finditer(text)
+            if not (english and _is_gloss(text, m.start(), rule.preferred))
+        ]
+        for word in dict.fromkeys(words):
+            found.append(
+                (
+                    "rendering",
+                    f"{word!r} is not the book's word: write {rule.preferred} ({rule.source})",
+                )
+            )
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -368,7 +468,8 @@ def code_spans(text: str) -> list[str]:
 
 
 def prose(text: str) -> str:
-    """The English prose in which glossary terms are looked for: no code, math or link targets."""
+    """The prose in which glossary terms (English) and rejected renderings (Chinese) are looked
+    for: no code, math or link targets."""
     text = DISPLAY_MATH.sub(" ", _code_free(text))
     return LINK_TARGET.sub(" ", INLINE_MATH.sub(" ", text))
 
@@ -489,7 +590,7 @@ def notebook_problems(book: Book, source: str, terms: list[Term]) -> list[Proble
             continue
         for kind, message in text_problems(
             text, entry["zh"], terms, entry.get("glossary_exempt", [])
-        ):
+        ) + rendering_problems(entry["zh"], renderings(terms)):
             problems.append(Problem(kind, source, cell_id, message))
     for cell_id in entries:
         if cell_id not in english:
@@ -532,14 +633,18 @@ def page_problems(book: Book, source: str, terms: list[Term]) -> list[Problem]:
     return [
         Problem(kind, source, None, message)
         for kind, message in text_problems(en, body, terms, exempt, directives=False)
+        + rendering_problems(body, renderings(terms))
     ]
 
 
-def caption_problems(book: Book) -> list[Problem]:
+def caption_problems(book: Book, terms: list[Term] = ()) -> list[Problem]:
     meta, problems = book.meta(), []
     captions = meta.get("captions") or {}
     if not meta.get("title"):
         problems.append(Problem("missing", "_toc.yml", None, "the book's Chinese title"))
+    for text in [meta.get("title") or "", *captions.values()]:
+        for kind, message in rendering_problems(str(text or ""), renderings(list(terms))):
+            problems.append(Problem(kind, "_toc.yml", None, f"{text!r}: {message}"))
     for caption in book.captions():
         if not captions.get(caption):
             problems.append(Problem("missing", "_toc.yml", None, f"caption {caption!r}"))
@@ -563,7 +668,7 @@ def orphan_files(book: Book) -> list[Problem]:
 
 def all_problems(book: Book) -> list[Problem]:
     terms = parse_glossary(book.root / "book" / "glossary.md")
-    problems = caption_problems(book) + orphan_files(book)
+    problems = caption_problems(book, terms) + orphan_files(book)
     for source in book.sources():
         if source.endswith(".ipynb"):
             problems += notebook_problems(book, source, terms)
