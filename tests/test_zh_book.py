@@ -493,3 +493,26 @@ def test_build_writes_the_chinese_book_next_to_the_english(book):
         assert (html / "zh" / page).parent.joinpath(to_en).resolve() == (html / page).resolve()
     # the English book is where it was
     assert "A residual block adds" in (html / "notebooks" / "nb.html").read_text("utf-8")
+
+
+# --- the real book --------------------------------------------------------------------------------
+
+
+def _zh_objectives(text: str) -> str | None:
+    match = re.search(r"学完本章，你将能够：\n\n((?:- .*\n?(?:  .*\n?)*)+)", text)
+    return match.group(1).strip() if match else None
+
+
+def test_the_chinese_teacher_guide_collects_the_chapters_chinese_objectives():
+    """The Chinese pair of tests/test_notebooks.py's check: each chapter's objectives, as the
+    translation of its first cell lists them, are in the Chinese teacher guide word for word."""
+    book = zb.Book(ROOT)
+    _, guide = zb.read_page_translation(book, "book/teacher_guide.md")
+    for source in book.notebooks():
+        first = str(book.english(source).cells[0].get("id"))
+        entries, _ = zb.load_entries(book, source)
+        objectives = _zh_objectives(entries[first]["zh"])
+        assert objectives and objectives in guide, (
+            f"{source}: the Chinese teacher guide's objectives differ from the chapter's "
+            f"(translations/zh/book/teacher_guide.md; the chapter's cell {first}: {objectives!r})"
+        )
