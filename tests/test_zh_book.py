@@ -326,6 +326,22 @@ def test_english_left_in_chinese_prose_is_rejected_outside_code_math_links_and_g
         assert len(found) == 1 and found[0].startswith(f"{bad} is not the book's word"), found
 
 
+def test_directive_bodies_are_prose_but_a_glossarys_english_term_lines_are_not(book):
+    (book.root / PAGE).write_text(
+        "# A page\n\nEach residual block has a kernel of size 3, as `model` shows.\n\n"
+        "```{note}\nOne batch at a time.\n```\n",
+        encoding="utf-8",
+    )
+    zb.record(book, PAGE, None, ZH_PAGE + "\n```{note}\n一次一个批次。\n```\n")
+    assert [p.message.split(";")[0] for p in zb.all_problems(book)] == [
+        "the English uses the glossary term 'batch'",
+        "'批次' is not the book's word: write 批量 (book/glossary.md, batch)",
+    ]
+    glossary = "```{glossary}\nstate dict\n  状态字典。一个字典。\n```\n"
+    zb.record(book, PAGE, None, ZH_PAGE + "\n```{note}\n一次一个批量。\n```\n\n" + glossary)
+    assert zb.all_problems(book) == []
+
+
 def test_formulas_glue_and_code_spans_stay_untouched(book):
     translate(book, intro="# 1. 小例子\n\n残差块把输入加回来：$y = x + G(x)$。")
     assert [p.message for p in zb.all_problems(book)] == [

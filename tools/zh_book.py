@@ -438,13 +438,24 @@ INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\s)([^$\n]+?)(?<![\s\\])\$(?!\$)")
 LINK_TARGET = re.compile(r"\]\([^)]*\)|<[^>\n]+>|https?://\S+")
 
 
+DIRECTIVE_OPTION = re.compile(r"^[ \t]*:[\w-]+:.*$", re.MULTILINE)
+
+
 def _code_free(text: str) -> str:
     """The text without code blocks (fences whose info string is not a MyST directive, or is a
-    code directive) and without inline code."""
+    code directive) and without inline code. A directive's fence lines and options go, its
+    title and body stay (so that inline code's pattern cannot take a whole ```{note} block);
+    a ```{glossary}'s term lines, the English names the Chinese page keeps, go too."""
 
     def fence(m):
         info = m.group(2).strip()
-        return m.group(0) if info.startswith("{") and not info.startswith("{code") else "\n"
+        if not info.startswith("{") or info.startswith("{code"):
+            return "\n"
+        title = re.sub(r"^\{[^}]*\}", "", info)
+        body = m.group(0).split("\n", 1)[1].rsplit("\n", 1)[0]
+        if info.startswith("{glossary}"):
+            body = "\n".join(line for line in body.split("\n") if line[:1] in ("", " ", "\t"))
+        return f"\n{title}\n{FENCE.sub(fence, DIRECTIVE_OPTION.sub('', body))}\n"
 
     return INLINE_CODE.sub(" ", FENCE.sub(fence, text))
 
