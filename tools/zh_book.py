@@ -57,6 +57,7 @@ import hashlib
 import json
 import re
 import shutil
+import string
 import subprocess
 import sys
 import time
@@ -185,13 +186,36 @@ class Book:
         return nbformat.read(self.root / source, as_version=4)
 
 
+ALT = "/alt"  # the key of a figure's description: "<cell id>/alt"
+
+
+def figure_alt(cell) -> str | None:
+    """A code cell's figure description (myst-nb's ``mystnb.image.alt`` metadata), or None."""
+    image = cell.get("metadata", {}).get("mystnb", {}).get("image", {})
+    return image.get("alt") if isinstance(image, dict) else None
+
+
+def alt_fields(text: str) -> set[str]:
+    """The glued values a figure description names (``{key}``, ``{key:.1f}``; the Chinese may
+    name ``key_zh`` for ``key``)."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError:  # an unbalanced brace: reported as a difference
+        return {"<unbalanced braces>"}
+    return {ZH_GLUE.sub("", f) for f in fields}
+
+
 def markdown_cells(nb) -> list[tuple[str, str]]:
-    """(id, source) of each non-empty markdown cell, in order."""
-    return [
-        (str(cell.get("id")), cell.source)
-        for cell in nb.cells
-        if cell.cell_type == "markdown" and cell.source.strip()
-    ]
+    """(key, English text) of what a notebook's translation holds, in order: each non-empty
+    markdown cell (key: its id) and each code cell's figure description (``<id>/alt``,
+    book/_ext/accessibility.py), which the Chinese notebook carries in the same metadata."""
+    found = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.strip():
+            found.append((str(cell.get("id")), cell.source))
+        elif cell.cell_type == "code" and figure_alt(cell):
+            found.append((f"{cell.get('id')}{ALT}", figure_alt(cell)))
+    return found
 
 
 def load_entries(book: Book, source: str) -> tuple[dict[str, dict], list[Problem]]:
@@ -550,13 +574,20 @@ def zh_notebook(en_nb, entries: dict[str, dict], fallback: bool = False):
     a cell without a valid translation keeps its English; otherwise it raises KeyError."""
     nb = copy.deepcopy(en_nb)
     for cell in nb.cells:
-        if cell.cell_type != "markdown" or not cell.source.strip():
+        if cell.cell_type == "markdown" and cell.source.strip():
+            key, english = str(cell.get("id")), cell.source
+        elif cell.cell_type == "code" and figure_alt(cell):
+            key, english = f"{cell.get('id')}{ALT}", figure_alt(cell)
+        else:
             continue
-        entry = entries.get(str(cell.get("id")))
-        if entry and entry.get("zh") and entry["en_sha256"] == sha256_text(cell.source):
-            cell.source = entry["zh"]
+        entry = entries.get(key)
+        if entry and entry.get("zh") and entry["en_sha256"] == sha256_text(english):
+            if key.endswith(ALT):
+                cell.metadata["mystnb"]["image"]["alt"] = entry["zh"]
+            else:
+                cell.source = entry["zh"]
         elif not fallback:
-            raise KeyError(f"cell {cell.get('id')} has no up-to-date translation")
+            raise KeyError(f"cell {key} has no up-to-date translation")
     return nb
 
 
@@ -599,9 +630,16 @@ def notebook_problems(book: Book, source: str, terms: list[Term]) -> list[Proble
                 )
             )
             continue
-        for kind, message in text_problems(
-            text, entry["zh"], terms, entry.get("glossary_exempt", [])
-        ) + rendering_problems(entry["zh"], renderings(terms)):
+        found = text_problems(text, entry["zh"], terms, entry.get("glossary_exempt", []))
+        if cell_id.endswith(ALT) and alt_fields(text) != alt_fields(entry["zh"]):
+            found.append(
+                (
+                    "structure",
+                    f"the figure description's glued values {sorted(alt_fields(entry['zh']))} "
+                    f"are not the English's {sorted(alt_fields(text))}",
+                )
+            )
+        for kind, message in found + rendering_problems(entry["zh"], renderings(terms)):
             problems.append(Problem(kind, source, cell_id, message))
     for cell_id in entries:
         if cell_id not in english:
