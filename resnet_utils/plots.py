@@ -205,7 +205,15 @@ def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, inte
         texts[i][j].set_text(f"{float(out[i, j]):g}")
         return window, im_out, texts[i][j]
 
-    return animation.FuncAnimation(fig, draw, frames=h_out * w_out, interval=interval, blit=False)
+    anim = animation.FuncAnimation(fig, draw, frames=h_out * w_out, interval=interval, blit=False)
+    # what animation_html gives a reader who cannot see it (the player's alt text)
+    anim.description = (
+        f"Animation in {h_out * w_out} frames: a red {k_h}x{k_w} window slides over the "
+        f"{xp.shape[0]}x{xp.shape[1]} {'zero-padded ' if padding else ''}input (left), row by "
+        f"row; each frame multiplies it by the kernel (middle), sums, and writes one value of "
+        f"the {h_out}x{w_out} output (right)."
+    )
+    return anim
 
 
 def plot_architecture(
@@ -306,14 +314,17 @@ _BUTTON_SYMBOLS = {  # characters present in common system fonts (DejaVu, Arial,
 }
 
 
-def animation_html(anim) -> str:
+def animation_html(anim, alt: str | None = None) -> str:
     """An animation as self-contained JavaScript HTML (``to_jshtml``) that loads nothing from the web.
 
     Matplotlib's player links Font Awesome 4 from a CDN for its button icons;
     offline that link fails and the buttons are blank. This drops the link
-    and draws the buttons with Unicode symbols instead.
+    and draws the buttons with Unicode symbols instead. The frame gets ``alt`` as its
+    alt text (default: the ``description`` conv_animation gives its animations) and the
+    frame slider an accessible name.
     """
     import re
+    from html import escape
 
     from matplotlib import animation
 
@@ -324,4 +335,15 @@ def animation_html(anim) -> str:
     )
     for cls, symbol in _BUTTON_SYMBOLS.items():
         html = html.replace(f'<i class="{cls}"></i>', symbol)
-    return html
+    # Screen readers: the frame has a description (conv_animation's, else alt) and the
+    # frame slider a name. The description is English in both editions, so it says so.
+    description = alt or getattr(anim, "description", None)
+    if not description:
+        raise ValueError("alt must describe the animation (conv_animation's has one)")
+    html = re.sub(
+        r'<img id="(_anim_img\w+)"',
+        lambda m: f'<img id="{m.group(1)}" lang="en" alt="{escape(description, quote=True)}"',
+        html,
+        count=1,
+    )
+    return re.sub(r'<input id="(_anim_slider\w+)"', r'<input aria-label="frame" id="\1"', html)

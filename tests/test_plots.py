@@ -160,3 +160,27 @@ def test_animation_html_is_offline():
     assert html.count("data:image/png") == 4 and "&#x25B6;" in html
     with pytest.raises(TypeError, match="anim"):
         animation_html("not an animation")
+
+
+def test_animation_html_describes_the_frames_for_screen_readers():
+    import re
+
+    from matplotlib import animation
+
+    from resnet_utils.plots import animation_html, conv_animation
+
+    # 5x5 input, 3x3 kernel, padding 1: a 7x7 padded input and a 5x5 output, 25 frames
+    html = animation_html(conv_animation(torch.zeros(5, 5), torch.ones(3, 3), padding=1))
+    alt = re.search(r'<img id="_anim_img\w+" lang="en" alt="([^"]+)"', html).group(1)
+    assert "25 frames" in alt and "3x3 window" in alt and "7x7 zero-padded" in alt
+    assert "5x5 output" in alt
+    assert re.search(r'<input aria-label="frame" id="_anim_slider\w+"', html)
+    # another animation has no description of its own: the caller must give one
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure()
+    plain = animation.FuncAnimation(fig, lambda i: (), frames=2)
+    with pytest.raises(ValueError, match="alt"):
+        animation_html(plain)
+    assert 'alt="a &quot;dot&quot; moves"' in animation_html(plain, alt='a "dot" moves')
+    plt.close(fig)

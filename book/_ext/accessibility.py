@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import string
 from pathlib import Path
 
@@ -83,6 +84,24 @@ def _patch_render_image(app):
     NbElementRenderer.render_image = render_image
 
 
+# The bibliography (sphinxcontrib-bibtex through docutils) marks each entry
+# role="doc-biblioentry", a role ARIA 1.2 deprecates (axe-core: aria-deprecated-role), inside
+# a role="list" that then has no list items (aria-required-children): they become list items.
+BIBLIOENTRY = re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"')
+
+
+def _fix_theme_html(app, pagename, templatename, context, doctree):
+    body = context.get("body")
+    if isinstance(body, str) and "doc-biblioentry" in body:
+        context["body"] = BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+
+
+def _add_templates(app, config):
+    templates = str(Path(__file__).parent / "templates")
+    if templates not in config.templates_path:  # language_switch.py adds it too
+        config.templates_path.append(templates)
+
+
 def _add_static(app, config):
     static = str(Path(__file__).parent / "static")
     if static not in config.html_static_path:  # offline_book.py adds it too
@@ -91,6 +110,8 @@ def _add_static(app, config):
 
 def setup(app):
     app.connect("config-inited", _add_static)
+    app.connect("config-inited", _add_templates)
+    app.connect("html-page-context", _fix_theme_html)
     app.connect("builder-inited", _patch_render_image)
     app.add_css_file("accessibility.css", priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -30,7 +30,11 @@ def _dedup(app, pagename, templatename, context, doctree):
     for script in context.get("script_files", []):
         attributes = getattr(script, "attributes", {})
         # the two copies differ only in filename None vs "": compare filename or "" and the inline body
-        key = (getattr(script, "filename", None) or "", attributes.get("body", ""), attributes.get("src", ""))
+        key = (
+            getattr(script, "filename", None) or "",
+            attributes.get("body", ""),
+            attributes.get("src", ""),
+        )
         if key in seen:
             continue
         seen.add(key)
@@ -45,8 +49,12 @@ def _add_static(app, config):
 
 def setup(app):
     app.connect("config-inited", _add_static)
-    app.add_js_file(None, body=ASSETS_PATH, priority=100)  # before the widget manager (priority 500)
-    app.add_js_file("mathjax2-shim.js", defer="defer", priority=600)  # after MathJax (500), both deferred
+    app.add_js_file(
+        None, body=ASSETS_PATH, priority=100
+    )  # before the widget manager (priority 500)
+    app.add_js_file(
+        "mathjax2-shim.js", defer="defer", priority=600
+    )  # after MathJax (500), both deferred
     # Early: html-page-context stops at the first handler that returns a template name.
     app.connect("html-page-context", _dedup, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -328,6 +328,17 @@
     return "rgb(" + end.map(function (e) { return Math.round(255 + (e - 255) * a); }).join(",") + ")";
   }
 
+  // Black or white, whichever reads better on weightColour(v) (WCAG contrast, at least 4.5:1
+  // for both ends of the scale: black on the light middle, white on the dark ends).
+  function weightInk(v) {
+    var rgb = weightColour(v).match(/\d+/g).map(function (c) {
+      c = Number(c) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    return (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) ? "#000" : "#fff";
+  }
+
   function shortNumber(v) {
     return String(Number(v.toPrecision(4)));
   }
@@ -358,6 +369,7 @@
       cells.forEach(function (cell, k) {
         cell.value = shortNumber(state.weight[k]);
         cell.style.background = weightColour(state.weight[k]);
+        cell.style.color = weightInk(state.weight[k]);
       });
     }
     select.addEventListener("change", function () {
@@ -372,6 +384,7 @@
         if (cell.value.trim() === "" || !Number.isFinite(v)) return; // half-typed: keep the last value
         state.weight[k] = v;
         cell.style.background = weightColour(v);
+        cell.style.color = weightInk(v);
         var named = d.kernels[state.kernel];
         if (named && named.some(function (x, i) { return x !== state.weight[i]; })) {
           state.kernel = "custom";
