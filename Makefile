@@ -23,7 +23,8 @@ help:
 	@echo "make student-check  execute every student notebook on its own (make test covers it)"
 	@echo "make grade SUBMISSIONS=dir  grade a class (one folder per student) into dir-grades/:"
 	@echo "            grades.csv, summary.csv, feedback/<student>.md (GRADE_FLAGS=\"--timeout 300\")"
-	@echo "make browser-test  every page of the built book in headless Chromium (after make book)"
+	@echo "make browser-test  every page of the built book in headless Chromium (after make book),"
+	@echo "            with axe-core's WCAG 2.1 A/AA audit in the light and dark theme"
 	@echo "make zh-todo  what the Chinese edition (translations/zh) still needs translated, or stale"
 	@echo "make setup-cells  write every notebook's setup cell and the README's badges from _config.yml"
 	@echo "make clean  remove _build and caches (keeps .venv)"
@@ -125,7 +126,14 @@ grade: $(STAMP)
 		--summary "$(GRADES)/summary.csv" --feedback-dir "$(GRADES)/feedback" $(GRADE_FLAGS)
 
 # Every page of the built book in headless Chromium (needs `make book` and Debian's chromium).
-browser-test: $(STAMP)
+# Its accessibility audit runs axe-core, pinned in browser_tests/package.json and installed here
+# from npm (once; nothing is fetched while the tests run).
+AXE := browser_tests/node_modules/axe-core/axe.min.js
+$(AXE): browser_tests/package.json browser_tests/package-lock.json
+	cd browser_tests && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+browser-test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest browser_tests -q $(PYTEST_PARALLEL)
 
 # The first code cell of every notebook installs resnet_utils where it is missing (Colab, Kaggle),

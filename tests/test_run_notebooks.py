@@ -87,6 +87,9 @@ def test_times_notebooks_and_enforces_budgets(tmp_path):
     assert seconds["b_slow.ipynb"] >= 8 > seconds["a_fast.ipynb"]
     assert "| **total** |" in (tmp_path / "t.md").read_text()
     assert slow.read_text() == before  # no outputs written back
+    # quiet: the kernels talk over IPC sockets (no warning about unencrypted TCP, issue 34),
+    # which go with the run
+    assert "WARNING" not in ok.stderr and "without encryption" not in ok.stderr, ok.stderr
     over = _run(fast, slow, "--max-notebook", "7", "--out", tmp_path / "t")
     assert over.returncode == 1 and "b_slow.ipynb took" in over.stderr
     assert "a_fast" not in over.stderr

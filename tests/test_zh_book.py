@@ -477,11 +477,14 @@ def _links(html: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_build_writes_the_chinese_book_next_to_the_english(book):
+def test_build_writes_the_chinese_book_next_to_the_english(book, capsys):
     jb = [*zb.jupyter_book_command(), "build", str(book.root), "--all", "-W", "-n", "--keep-going"]
     english = subprocess.run(jb, capture_output=True, text=True, timeout=300)
     assert english.returncode == 0, english.stdout[-3000:] + english.stderr[-3000:]
     assert zb.build(book) == 0
+    # one line, pointing at the Chinese book; not Jupyter Book's log with its internal folder
+    out = capsys.readouterr().out
+    assert "中文版" in out and "zh_src/_build/html" not in out, out[-2000:]
 
     html = book.root / "_build" / "html"
     src = book.root / "_build" / "zh_src"
@@ -532,3 +535,37 @@ def test_the_chinese_teacher_guide_collects_the_chapters_chinese_objectives():
             f"{source}: the Chinese teacher guide's objectives differ from the chapter's "
             f"(translations/zh/book/teacher_guide.md; the chapter's cell {first}: {objectives!r})"
         )
+
+
+def test_a_figure_description_is_translated_like_a_cell():
+    """A code cell's alt text (myst-nb's mystnb.image.alt, book/_ext/accessibility.py) is a
+    piece to translate, keyed "<cell id>/alt"; the Chinese notebook carries the Chinese in the
+    same place and keeps the code; a translation must name the same glued values."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Loss curves.", id="m"),
+        nbformat.v4.new_code_cell(
+            "plt.plot(x)",
+            id="f",
+            metadata={"mystnb": {"image": {"alt": "Loss falls to {loss:.2f}."}}, "tags": []},
+        ),
+        nbformat.v4.new_code_cell("x = 1", id="c"),
+    ]
+    assert zb.markdown_cells(nb) == [("m", "Loss curves."), ("f/alt", "Loss falls to {loss:.2f}.")]
+    entries = {
+        "m": {"en_sha256": zb.sha256_text("Loss curves."), "zh": "损失曲线。"},
+        "f/alt": {
+            "en_sha256": zb.sha256_text("Loss falls to {loss:.2f}."),
+            "zh": "损失降到 {loss:.2f}。",
+        },
+    }
+    zh = zb.zh_notebook(nb, entries)
+    assert zh.cells[1].metadata["mystnb"]["image"]["alt"] == "损失降到 {loss:.2f}。"
+    assert zh.cells[1].source == "plt.plot(x)" and zb.code_differences(nb, zh) == []
+    assert nb.cells[1].metadata["mystnb"]["image"]["alt"] == "Loss falls to {loss:.2f}."
+    # a stale description is not used
+    entries["f/alt"]["en_sha256"] = "0" * 64
+    with pytest.raises(KeyError, match="f/alt"):
+        zb.zh_notebook(nb, entries)
+    assert zb.alt_fields("降到 {loss_zh}，{acc:.1%}") == zb.alt_fields("to {loss}, {acc:.0%}")
+    assert zb.alt_fields("降到 {acc}") != zb.alt_fields("to {loss}")

@@ -56,6 +56,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT)]
@@ -193,8 +194,15 @@ def run(
         None,
     )
     # record_timing=False: no timing metadata in the cells, which jupyter-cache's hash would see
+    # The kernel talks to this process over local IPC sockets in a private temporary folder,
+    # not TCP: nothing else on the machine can connect, and ipykernel does not warn, once
+    # per chapter, that the TCP connection is not encrypted.
+    # (The client owns the kernel manager it makes from this config, and shuts the kernel down.)
+    sockets = tempfile.TemporaryDirectory(prefix="kernel-")
+    ipc = Config({"KernelManager": {"transport": "ipc", "ip": f"{sockets.name}/ipc"}})
     client = NotebookClient(
         nb,
+        config=ipc,
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,
@@ -230,6 +238,8 @@ def run(
     except Exception as err:  # a kernel that died or timed out
         result.seconds = time.perf_counter() - start
         result.error = f"{type(err).__name__}: {err}"[:500]
+    finally:
+        sockets.cleanup()
     return result
 
 

@@ -943,8 +943,17 @@ def build(
     except FileNotFoundError as err:
         print(f"zh_book build: {err}", file=sys.stderr)
         return 1
-    result = subprocess.run([*jupyter_book_command(), "build", str(src), *flags], cwd=src)
+    # Jupyter Book's log is shown only when it fails: on success its last lines would point
+    # the reader at the internal folder (_build/zh_src/_build/html) before the right one.
+    result = subprocess.run(
+        [*jupyter_book_command(), "build", str(src), *flags],
+        cwd=src,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if result.returncode != 0:
+        print(result.stdout[-20000:], file=sys.stderr)
         print("zh_book build: Jupyter Book failed on the Chinese sources", file=sys.stderr)
         return result.returncode
     built = src / "_build" / "html"
