@@ -823,3 +823,21 @@ def test_explorers_work_by_keyboard(kind, base_url, browser):
         assert root.evaluate(state) != before, f"{kind}: {tag} {i} changed, the explorer did not"
     _shot(root, f"{kind}_keyboard", "")
     _finish(page, outside, errors)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_a_figure_is_read_out_in_the_pages_language(edition, base_url, browser):
+    """What a screen reader announces for chapter 2's degradation figure: its description,
+    with this run's numbers, in the edition's language (saved next to the screenshots)."""
+    context, page = _themed_page(browser, base_url, "light")
+    page.goto(base_url + edition + "notebooks/02_residual_connections.html")
+    figures = page.locator(".cell_output img")
+    assert figures.count() >= 2
+    spoken = figures.last.aria_snapshot()
+    (SHOTS / f"figure_alt_{edition.replace('/', '_') or 'en_'}.txt").write_text(
+        spoken + "\n", encoding="utf-8"
+    )
+    context.close()
+    assert spoken.startswith("- img ") and _describes(spoken[len("- img ") :].strip('"')), spoken
+    has_chinese = re.search(r"[\u4e00-\u9fff]", spoken) is not None
+    assert has_chinese == edition.startswith("zh"), spoken
