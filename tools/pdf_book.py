@@ -442,6 +442,8 @@ def appendix_notebook(chapters: list[Answers], edition: Edition, metadata: dict)
                 cells.append(nbformat.v4.new_markdown_cell(f"### {chapter.exercises_heading}"))
             for cell in chapter.solutions:
                 cell = copy.deepcopy(cell)
+                # ids unique in the appendix (the chapters' ids repeat across notebooks)
+                cell["id"] = f"{Path(chapter.docname).name[:2]}-{cell.get('id', '')}"
                 if _directive_name(cell) == "solution-start":
                     cell.source = re.sub(r"^:class:.*\n?", "", cell.source, flags=re.M)
                 cells.append(cell)
