@@ -66,6 +66,7 @@ HTML = ROOT / "_build" / "html"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 APPENDIX = "appendix/answers"  # the appendix's docname in each edition's source tree
+MARGIN_CM = 2.2  # left and right, on A4 (pdf_tests/ checks that no text goes beyond them)
 
 
 @dataclass(frozen=True)
@@ -495,6 +496,22 @@ def paper_page(text: str, edition: Edition, docname: str, book: zh_book.Book) ->
 # The source tree of each edition
 
 
+def check_outputs_fresh(book: zh_book.Book) -> None:
+    """Fail where the jupyter-cache holds outputs of an older resnet_utils/ (or pyproject.toml,
+    requirements.txt) than the sources now: `make book` clears and refills it first
+    (tools/book_cache.py); the PDF takes the outputs as they are and executes nothing."""
+    import book_cache
+
+    cache = book.root / "_build" / ".jupyter_cache"
+    if not (cache / "global.db").is_file():
+        return  # zh_book.executed_notebook falls back on _build/jupyter_execute, or says why not
+    if book_cache.recorded_hash(cache) != book_cache.sources_hash(book.root):
+        raise ValueError(
+            f"the outputs in {cache} are older than resnet_utils/, pyproject.toml or "
+            "requirements.txt: run `make book` first (it executes what changed)"
+        )
+
+
 def english_tree(book: zh_book.Book, out: Path) -> None:
     """The English book's sources with the English execution's outputs, as tools/zh_book.py
     writes the Chinese ones (its _config.yml made to work from ``out``)."""
@@ -590,7 +607,7 @@ def latex_settings(edition: Edition, title: str) -> dict:
             # Code and outputs a size smaller, wrapped at the margin (never beyond it).
             "fvset": r"\fvset{fontsize=\small}",
             "sphinxsetup": (
-                "hmargin={2.2cm,2.2cm}, vmargin={2.5cm,2.5cm}, "
+                f"hmargin={{{MARGIN_CM}cm,{MARGIN_CM}cm}}, vmargin={{2.5cm,2.5cm}}, "
                 "verbatimwrapslines=true, verbatimforcewraps=true, verbatimmaxoverfull=0, "
                 "TitleColor={rgb}{0,0,0}, InnerLinkColor={rgb}{0.1,0.2,0.6}, "
                 "OuterLinkColor={rgb}{0.1,0.2,0.6}"
@@ -615,6 +632,7 @@ def paper_tree(book: zh_book.Book, edition: Edition, out: Path) -> dict:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    check_outputs_fresh(book)
     (english_tree if edition.name == "en" else chinese_tree)(book, out)
     counts: dict[str, int] = {}
     chapters, metadata = [], {}
