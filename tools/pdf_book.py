@@ -231,9 +231,10 @@ def _progress_text(models: list[dict]) -> str | None:
 
 
 def _first_frame(markup: str) -> str | None:
-    """The first frame (PNG, base64) of matplotlib's JavaScript animation player."""
-    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=\\\n]+)", markup)
-    return match.group(1).replace("\\n", "").replace("\\", "").replace("\n", "") if match else None
+    """The first frame (PNG, base64) of matplotlib's JavaScript animation player, whose frames
+    are JavaScript strings continued over lines with backslashes."""
+    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=\\\s]+)", markup)
+    return re.sub(r"[\\\s]", "", match.group(1)) if match else None
 
 
 def _caption_cell(text: str, url: str):
@@ -586,6 +587,7 @@ def latex_settings(edition: Edition, title: str) -> dict:
         fontpkg = (
             r"\usepackage{ctex}"
             + fonts
+            + r'\xeCJKDeclareCharClass{Default}{"2013}'  # "English – 中文": an en dash is Latin
             + r"\AtBeginDocument{\renewcommand{\contentsname}{目录}\renewcommand{\bibname}{参考文献}"
             + r"\renewcommand{\figurename}{图}\renewcommand{\tablename}{表}}"
         )
