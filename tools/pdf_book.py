@@ -559,6 +559,9 @@ PREAMBLE = r"""
 % The bibliography sits under the title of the references page (book/_ext/paper.py puts it
 % there): no heading of its own.
 \makeatletter
+% Figures at most 40 % of the text's height (a square plot at the full width took most of a page;
+% Sphinx scales an image down to the width, then to this height).
+\AtBeginDocument{\spx@image@maxheight=0.4\textheight}
 \renewenvironment{sphinxthebibliography}[1]
   {\let\chapter\@gobbletwo\let\@mkboth\@gobbletwo\begin{thebibliography}{#1}}
   {\end{thebibliography}}
@@ -589,7 +592,9 @@ def latex_settings(edition: Edition, title: str) -> dict:
             + fonts
             + r'\xeCJKDeclareCharClass{Default}{"2013}'  # "English – 中文": an en dash is Latin
             + r"\AtBeginDocument{\renewcommand{\contentsname}{目录}\renewcommand{\bibname}{参考文献}"
-            + r"\renewcommand{\figurename}{图}\renewcommand{\tablename}{表}}"
+            + r"\renewcommand{\figurename}{图}\renewcommand{\tablename}{表}"
+            # "第八部分", not "Part VIII" (in the contents too)
+            + r"\renewcommand{\partname}{}\renewcommand{\thepart}{第\chinese{part}部分}}"
         )
     else:
         passopts = ""
@@ -604,6 +609,9 @@ def latex_settings(edition: Edition, title: str) -> dict:
         "latex_elements": {
             "papersize": "a4paper",
             "pointsize": "10pt",
+            # A chapter starts on the next page, not the next right-hand one: no blank pages in
+            # a book read on a screen as often as printed.
+            "extraclassoptions": "openany,oneside",
             "passoptionstopackages": passopts,
             "fontpkg": fontpkg,
             # Code and outputs a size smaller, wrapped at the margin (never beyond it).
