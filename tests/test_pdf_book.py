@@ -227,3 +227,27 @@ def test_the_class_file_loses_bbm_and_its_text_width():
     fixed = paper.DROPPED.sub("%", cls)
     assert "bbm" not in fixed and "pgfplots" not in fixed and "17.5cm" not in fixed
     assert "\\RequirePackage{pgf}" in fixed and "fboxsep" in fixed and "22cm" not in fixed
+
+
+def test_the_header_links_each_edition_to_its_pdf():
+    import pdf_link
+    import yaml
+
+    links = yaml.safe_load((ROOT / "_config.yml").read_text("utf-8"))["sphinx"]["config"]
+    links = links["pdf_link"]
+
+    class App:
+        def __init__(self, language):
+            self.config = type("Config", (), {"pdf_link": links, "language": language})
+            self.builder = type(
+                "Builder", (), {"format": "html", "get_target_uri": staticmethod(lambda p: p)}
+            )
+
+    for language, edition in ((None, EN), ("zh_CN", ZH)):
+        root = ROOT / "_build" / "html" / edition.site
+        context = {"theme_article_header_end": ["language-switch.html", "other.html"]}
+        pdf_link._page_context(App(language), "notebooks/x", "page.html", context, None)
+        assert context["theme_article_header_end"][1] == "pdf-link.html"
+        # the page notebooks/x.html of the edition, whose root is _build/html/<site>
+        target = (root / "notebooks" / context["pdf_link"]["url"]).resolve()
+        assert target == (ROOT / "_build" / "html" / "pdf" / edition.pdf).resolve()
