@@ -8,8 +8,9 @@ which the Chinese edition inherits): ``pdf_link``, a map from the edition's Sphi
 gets no link.
 
 The link (``<a class="pdf-link">``, ``templates/pdf-link.html``) goes among the article
-header's buttons of sphinx-book-theme, after the language switch. It is written whether or not
-the PDF is built yet (`make book` alone does not build it).
+header's buttons of sphinx-book-theme, after the language switch; ``static/header-buttons.css``
+sets those buttons in one row. It is written whether or not the PDF is built yet (`make book`
+alone does not build it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ TEMPLATE = "pdf-link.html"
 
 def _add_templates(app, config):
     config.templates_path.append(str(Path(__file__).parent / "templates"))
+    static = str(Path(__file__).parent / "static")  # (offline_book.py may have added it)
+    if static not in config.html_static_path:
+        config.html_static_path.append(static)
 
 
 def _page_context(app, pagename, templatename, context, doctree):
@@ -42,6 +46,7 @@ def _page_context(app, pagename, templatename, context, doctree):
 def setup(app):
     app.add_config_value("pdf_link", {}, "html", types=[dict])
     app.connect("config-inited", _add_templates)
+    app.add_css_file("header-buttons.css")  # the header's buttons in one row
     # After the theme (500) and the language switch (900) have set the header's templates.
     app.connect("html-page-context", _page_context, priority=910)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
