@@ -16,6 +16,14 @@ guide's tables) stays Sphinx's ``\\ref{<page>:<label>}``, which no label answers
 Such references become ``\\hyperref[exercise:<label>]{Exercise 4}``, with the number the web
 book shows.
 
+Sphinx sets a table without column widths with tabulary, which shares the line out in
+proportion to each column's text: a column of short unbreakable words ("01_convolution.ipynb",
+"passed") beside one of sentences got narrower than its words, which then ran into the next
+column or were cut. A table with both kinds of column gets a column specification: the short
+columns as wide as their widest entry (``l``, or ``r``, ``c`` as the table aligns them), the
+long ones sharing the rest (tabulary's ``J``); a table of short columns only that is wider than
+the line is set a size smaller.
+
 Sphinx's LaTeX writer gathers every citation into one bibliography at the very end of the book,
 under a chapter of its own, and leaves the page that holds the ``{bibliography}`` directive
 (book/references.md) empty. The bibliography goes back to where that directive is, under
@@ -81,6 +89,71 @@ class PlaceBibliography(SphinxPostTransform):
             place.parent.remove(place)
 
 
+class TableColumns(SphinxPostTransform):
+    """Short columns at their natural width, long ones wrapped; wide tables of short columns in
+    a smaller font (see the module docstring)."""
+
+    default_priority = 400
+    formats = ("latex",)
+    SHORT = 24  # characters: the widest entry of a short column...
+    UNBREAKABLE = 40  # ...or of a column of single words ("check_confusion_matrix(fn)")
+    SHORT_TOTAL = 60  # characters: all the short columns of a table beside long ones
+    WIDE = 80  # characters: a table of short columns wider than this is set a size smaller
+
+    def run(self, **kwargs) -> None:
+        for table in list(self.document.findall(nodes.table)):
+            widths = self.widths(table)
+            if widths is None:
+                continue
+            short = [
+                w <= self.SHORT or (word == w and w <= self.UNBREAKABLE) for w, word in widths
+            ]
+            parent, index = table.parent, table.parent.index(table)
+            if all(short) and sum(w for w, _ in widths) > self.WIDE:
+                parent.insert(index + 1, nodes.raw("", r"\endgroup", format="latex"))
+                parent.insert(index, nodes.raw("", r"\begingroup\footnotesize", format="latex"))
+            elif any(short) and not all(short):
+                if sum(w for (w, _), s in zip(widths, short) if s) <= self.SHORT_TOTAL:
+                    spec = "".join(self.align(table, i) if s else "J" for i, s in enumerate(short))
+                    parent.insert(index, addnodes.tabular_col_spec(spec=spec))
+
+    @staticmethod
+    def rows(table) -> list[list]:
+        return [
+            [c for c in row.children if isinstance(c, nodes.entry)]
+            for row in table.findall(nodes.row)
+        ]
+
+    def widths(self, table) -> list[tuple[int, int]] | None:
+        """(widest entry, widest word) of each column, in characters; None for a table that
+        Sphinx does not set with tabulary, or whose specification the author gave."""
+        parent = table.parent
+        index = parent.index(table)
+        if index and isinstance(parent[index - 1], addnodes.tabular_col_spec):
+            return None
+        groups = list(table.findall(nodes.tgroup))
+        if (
+            len(groups) != 1
+            or "longtable" in table.get("classes", [])
+            or any(e.get("morecols") or e.get("morerows") for e in table.findall(nodes.entry))
+            or any(True for _ in table.findall(nodes.literal_block))
+        ):
+            return None  # longtable, tabular: no J columns there
+        cols, rows = int(groups[0]["cols"]), self.rows(table)
+        if len(rows) > 30 or any(len(row) != cols for row in rows):
+            return None
+        widths = []
+        for i in range(cols):
+            lines = [line for row in rows for line in row[i].astext().splitlines()] or [""]
+            words = [word for line in lines for word in line.split()] or [""]
+            widths.append((max(map(len, lines)), max(map(len, words))))
+        return widths
+
+    def align(self, table, i: int) -> str:
+        classes = {c for row in self.rows(table)[1:] for c in row[i].get("classes", [])}
+        return "r" if "text-right" in classes else "c" if "text-center" in classes else "l"
+
+
 class ExerciseReferences(SphinxPostTransform):
     """References to another page's exercise, written as links to sphinx-exercise's label."""
 
@@ -106,6 +179,7 @@ def setup(app):
     app.add_post_transform(MarkBibliography)
     app.add_post_transform(PlaceBibliography)
     app.add_post_transform(ExerciseReferences)
+    app.add_post_transform(TableColumns)
     # After sphinx-jupyterbook-latex has copied its class file (its handler: priority 500).
     app.connect("builder-inited", _fix_class, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
