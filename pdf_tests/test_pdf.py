@@ -6,9 +6,10 @@ the page count, that every chapter and page of _toc.yml is there under its title
 toc's order, that every font is embedded (a CJK one included), that the PDF has as many
 pictures as the web book has figures (plus one per explorer and animation, which the web book
 draws in the browser), that no reference is left unresolved ("??", or undefined in the LaTeX
-log), that no word runs into the left or right margin, that hidden cells stay hidden and no raw
-HTML or widget text is printed, that the answers and solutions are in the appendix, and that
-the web book's pages link to the PDFs. The web book (`make book`) is needed for the checks
+log), that no word runs into the left or right margin and no line is overfull in the LaTeX log
+(a word wider than its table column), that hidden cells stay hidden and no raw HTML or widget
+text is printed, that the answers and solutions are in the appendix, and that the web book's
+pages link to the PDFs. The web book (`make book`) is needed for the checks
 that compare with it; they are skipped without it.
 """
 
@@ -35,6 +36,7 @@ EDITIONS = list(pdf_book.EDITIONS.values())
 BUILT = [e for e in EDITIONS if (pdf_book.OUT / e.pdf).is_file()]
 POINTS_PER_CM = 72 / 2.54
 SLACK = 1.5  # points: what a glyph's outline may pass a margin by, as pdftotext measures it
+OVERFULL = 5.0  # points: what a line (a table's column) may be wider than its box by
 # Chinese punctuation at the end (start) of a line is set in half its width, but pdftotext's box
 # for it is a full em wide: up to an em past the margin with its ink inside it.
 CJK_CLOSING, CJK_OPENING = "，。、；：！？）》」』”’】", "（《「『“‘【"
@@ -195,6 +197,17 @@ def test_no_text_in_the_margins(edition):
             if x0 < margin - left or x1 > width - margin + right:
                 outside.append((number, word, round(x0), round(x1)))
     assert not outside, f"words in the margins (page, word, x from, to): {outside[:10]}"
+
+
+def test_nothing_overfull_in_the_latex_log(edition):
+    """No line wider than its box by more than OVERFULL points: a word wider than its table
+    column overlaps the next one or is cut, inside the margins, where pdftotext cannot tell."""
+    log = pdf_book.SRC / edition.name / "_build" / "latex" / (edition.stem + ".log")
+    if not log.is_file():
+        pytest.skip(f"{log} is missing (make pdf writes it)")
+    text = log.read_text(encoding="utf-8", errors="replace")
+    over = [float(x) for x in re.findall(r"^Overfull \\hbox \(([\d.]+)pt too wide\)", text, re.M)]
+    assert not [x for x in over if x > OVERFULL], f"overfull lines (pt): {sorted(over)[-5:]}"
 
 
 def test_hidden_cells_stay_hidden(edition):
