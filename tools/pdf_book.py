@@ -34,7 +34,8 @@ Then Jupyter Book's LaTeX builder (sphinx-jupyterbook-latex) writes the LaTeX, w
 of ``latex_settings()`` (xelatex; for the Chinese edition ctex with the Noto CJK fonts of
 Debian's fonts-noto-cjk; code and outputs in a smaller monospace font and wrapped at the
 margin), and latexmk runs xelatex until every reference is resolved. The build fails on a
-Sphinx warning, a LaTeX error, or an undefined reference or citation in the LaTeX log.
+Sphinx warning, a LaTeX error, an undefined reference or citation in the LaTeX log, or a
+character that no font has ("Missing character").
 ``pdf_tests/`` checks the PDFs as a reader would (``make pdf-test``).
 """
 
@@ -105,7 +106,6 @@ EDITIONS = {
             ),
             "answers_note": "The answers are in the appendix, {ref}`{label}`.",
             "solutions_note": "The solutions are in the appendix, {ref}`{label}`.",
-            "question": "Question",
             "exec_table": ("Chapter", "Run time (s)", "Executed"),
         },
     ),
@@ -129,7 +129,6 @@ EDITIONS = {
             ),
             "answers_note": "答案在附录中：{ref}`{label}`。",
             "solutions_note": "题解在附录中：{ref}`{label}`。",
-            "question": "题",
             "exec_table": ("章节", "运行时间（秒）", "执行于"),
         },
     ),
@@ -569,7 +568,7 @@ PREAMBLE = r"""
 """
 
 
-def latex_settings(edition: Edition, title: str) -> dict:
+def latex_settings(edition: Edition) -> dict:
     """The Sphinx LaTeX settings (``sphinx: config:``) of an edition."""
     # Latin text in TeX Gyre (TeX Live's own fonts), code in DejaVu Sans Mono (fonts-dejavu-core:
     # box drawing, arrows and the other symbols code prints), Chinese in Noto CJK SC
@@ -697,7 +696,7 @@ def paper_tree(book: zh_book.Book, edition: Edition, out: Path) -> dict:
         "html_context",
     ):
         settings.pop(key, None)
-    settings.update(latex_settings(edition, config.get("title", "")))
+    settings.update(latex_settings(edition))
     (out / "_config.yml").write_text(
         "# Written by tools/pdf_book.py: do not edit.\n"
         + yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
