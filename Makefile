@@ -5,12 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-requirements
 NOTEBOOKS := $(sort $(wildcard notebooks/*.ipynb))
 
-.PHONY: help venv book test unit notebooks timings compat student student-check grade browser-test lab setup-cells clean zh-todo
+.PHONY: help venv book pdf pdf-test test unit notebooks timings compat student student-check grade browser-test lab setup-cells clean zh-todo
 
 help:
 	@echo "make book   build the executed book into _build/html (sets up .venv first); reuses the"
 	@echo "            outputs make test cached unless resnet_utils/ changed, executes the rest"
 	@echo "            then the Chinese edition into _build/html/zh from the same outputs (tools/zh_book.py)"
+	@echo "make pdf    after make book: _build/pdf/resnet-hands-on.pdf and resnet-hands-on-zh.pdf from the"
+	@echo "            same outputs (nothing executed), with XeLaTeX (see the README), copied to _build/html/pdf"
+	@echo "make pdf-test  both PDFs checked as a reader would (pages, titles, fonts, figures, margins)"
 	@echo "make test   all unit tests + every notebook executed in a fresh kernel, timed, then its"
 	@echo "            student edition's exercises in the same kernel; caches outputs for make book"
 	@echo "make unit   the fast unit tests (pytest -m 'not slow')"
@@ -61,6 +64,18 @@ book: $(STAMP)
 	$(BIN)/python tools/zh_book.py build
 	@echo "The book is in _build/html/index.html, 中文版 in _build/html/zh/index.html"
 
+# The book on paper (tools/pdf_book.py): a PDF of each edition from the outputs `make book` used,
+# nothing executed again, through Jupyter Book's LaTeX builder and XeLaTeX (TeX Live: the README
+# lists the Debian packages; .ci/run installs them), into _build/pdf, and a copy into
+# _build/html/pdf, where every page's header links to its edition's PDF. Fails on a Sphinx warning,
+# a LaTeX error, an undefined reference or a character no font has. `make pdf-test` checks the
+# PDFs as a reader would (pdf_tests/, with poppler-utils).
+pdf: $(STAMP)
+	$(BIN)/python tools/pdf_book.py build
+
+pdf-test: $(STAMP)
+	$(BIN)/python -m pytest pdf_tests -q
+
 # The fast unit tests; `make test` runs the slow ones (training runs, kernels, subprocesses) too.
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q -m "not slow"
@@ -100,8 +115,8 @@ compat: $(STAMP)
 PYTEST_PARALLEL := -n 2 --dist worksteal
 
 test: $(STAMP)
-	$(BIN)/ruff check notebooks resnet_utils tests tools browser_tests
-	$(BIN)/ruff format --check notebooks resnet_utils tests tools browser_tests
+	$(BIN)/ruff check notebooks resnet_utils tests tools browser_tests pdf_tests
+	$(BIN)/ruff format --check notebooks resnet_utils tests tools browser_tests pdf_tests
 	$(BIN)/python tools/zh_book.py check
 	$(BIN)/python tools/setup_cell.py --check $(NOTEBOOKS)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests -q $(PYTEST_PARALLEL) --durations=15
