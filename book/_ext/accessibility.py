@@ -7,9 +7,9 @@
   says what the figure shows with the numbers this run plotted. The Chinese edition
   (tools/zh_book.py) carries the Chinese description in the same place and takes ``key_zh``
   where the notebook glues one. An unknown key is a build warning (an error in ``make book``).
-- **accessibility.css**: the header's buttons in one row (the language switcher sat above the
-  others, half under the sticky header), a visible focus ring on every control, and the
-  colours the theme's defaults draw below WCAG AA contrast.
+- **accessibility.css**: a visible focus ring on every control, and the colours the theme's
+  defaults draw below WCAG AA contrast. (The header's buttons in one row, which brought the
+  language switcher out from under the sticky header: pdf_link.py's header-buttons.css.)
 - The theme's markup that axe-core flags and the theme cannot be configured out of, fixed in
   the rendered page (``_fix_theme_html``); what remains is listed with its upstream issue in
   browser_tests/test_book.py.
