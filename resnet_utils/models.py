@@ -562,18 +562,18 @@ def _cifar_depth(arch: str) -> int | None:
     return depth if depth >= 8 and (depth - 2) % 6 == 0 else None
 
 
-def check_arch(arch: Any) -> str:
+def check_arch(arch: Any, name: str = "arch") -> str:
     """Return ``arch`` if it names a model :func:`build_model` can build, else raise.
 
-    Checked by name, without building anything.
+    Checked by name, without building anything (the rule of ``arch`` in ``_checks``).
     """
     if not isinstance(arch, str):
         raise TypeError(
-            f"arch must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}"
+            f"{name} must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}"
         )
     if arch not in ARCHITECTURES and _cifar_depth(arch) is None:
         raise ValueError(
-            f"arch must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
+            f"{name} must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
             f"with depth D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
         )
     return arch

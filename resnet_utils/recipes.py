@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from . import cli
-from .checkpoint import load_checkpoint, state_dict_sha256
+from .checkpoint import CHECKPOINT_NAME, load_checkpoint, state_dict_sha256
 from .runtime import resolve_device, resolve_precision, seed_everything
-from .train import CHECKPOINT_NAME, TrainConfig, evaluate, fit
+from .train import TrainConfig, evaluate, fit
 
 __all__ = [
     "Recipe",

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
-from ._checks import check_int
+from ._checks import PRECISIONS, check
 
 __all__ = [
     "PRECISIONS",
@@ -35,8 +35,8 @@ __all__ = [
     "stamp",
 ]
 
-# The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+# PRECISIONS (from _checks): what every function and command line accepts; "auto": bf16 where
+# it is fast, else fp32.
 # What "auto" resolves to when this environment variable names a precision ("fp32", "bf16",
 # "fp16"): `RESNET_UTILS_PRECISION=fp32 make timings` times the book as a CPU without bf16 runs it.
 PRECISION_ENV = "RESNET_UTILS_PRECISION"
@@ -202,7 +202,7 @@ def seed_everything(seed: int) -> torch.Generator:
     The returned generator is what :class:`torch.utils.data.DataLoader` should
     receive as ``generator=`` so that shuffling is repeatable too.
     """
-    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
+    seed = check(seed=seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -48,7 +48,14 @@ from ._checks import check_int
 from .models import PadShortcut
 from .runtime import resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
-from .train import History, TrainConfig, _check_fit_args, evaluate, make_optimizer, make_scheduler
+from .train import (
+    History,
+    TrainConfig,
+    check_fit_args,
+    evaluate,
+    make_optimizer,
+    make_scheduler,
+)
 
 __all__ = ["StackedNetwork", "stack_networks", "fit_seeds"]
 
@@ -292,7 +299,7 @@ def fit_seeds(
         if not isinstance(built, tuple) or len(built) != 3:
             raise TypeError("build(seed) must return (model, train_loader, val_loader)")
         model, train_loader, val_loader = built
-        _check_fit_args(model, train_loader, val_loader, config, None)
+        check_fit_args(model, train_loader, val_loader, config)
         models.append(model)
         train_loaders.append(train_loader)
         val_loaders.append(val_loader)

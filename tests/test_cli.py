@@ -85,3 +85,27 @@ def test_positive_int(text, ok):
     else:
         with pytest.raises(argparse.ArgumentTypeError):
             parse(text)
+
+
+def test_python_m_train_runs_the_command_without_a_second_copy_of_the_loop(monkeypatch):
+    """``python -m resnet_utils.train`` once ran train.py as __main__ *and* imported it again
+    (through the command line), so two TrainConfig classes existed; now __main__ only
+    hands over to the command."""
+    import runpy
+    import sys
+    import warnings
+
+    import resnet_utils.recipes as command
+
+    seen = {}
+
+    def fake_main(argv=None):
+        seen.update(vars(sys.modules["__main__"]))
+        return 0
+
+    monkeypatch.setattr(command, "main", fake_main)
+    with pytest.raises(SystemExit) as done, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "found in sys.modules": it is, here
+        runpy.run_module("resnet_utils.train", run_name="__main__", alter_sys=True)
+    assert done.value.code == 0 and seen
+    assert not {"TrainConfig", "fit", "History"} & set(seen)
