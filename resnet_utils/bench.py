@@ -16,6 +16,11 @@ hurts every configuration alike instead of one of them.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m resnet_utils.bench runs the command line only: the
+    from resnet_utils.cli.bench import main  # module itself is imported once, by the command
+
+    raise SystemExit(main())
+
 import statistics
 import sys
 import time
@@ -28,7 +33,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import cli
 from ._checks import check_int
 from .runtime import (
     autocast,
@@ -48,7 +52,7 @@ __all__ = [
     "Runner",
     "benchmark",
     "format_table",
-    "main",
+    "model_names",
 ]
 
 # mode name -> (precision, channels_last)
@@ -65,7 +69,7 @@ MODES: dict[str, tuple[str, bool]] = {
 INPUTS = {"cifar": (3, 32, 128), "imagenet": (3, 112, 32)}
 
 
-def _model_names() -> list[str]:
+def model_names() -> list[str]:
     return ["resnet20", "resnet56", "resnet18", "resnet34", "resnet50", "torchvision_resnet18"]
 
 
@@ -112,7 +116,7 @@ class BenchConfig:
                 except (TypeError, ValueError):
                     raise ValueError(
                         f"models: unknown model {m!r}; expected e.g. "
-                        f"{', '.join(_model_names())} (any CIFAR depth 6n+2)"
+                        f"{', '.join(model_names())} (any CIFAR depth 6n+2)"
                     ) from None
         for m in self.modes:
             if m not in MODES:
@@ -377,63 +381,3 @@ def format_table(report: dict[str, Any]) -> str:
             f"{r['fraction_of_peak']:.0%} |"
         )
     return "\n".join(lines)
-
-
-def build_parser():
-    p = cli.parser(
-        "bench",
-        "Training and inference throughput of the ResNets on this machine, "
-        "per precision and memory layout, interleaved repeats, medians.",
-        precision=False,
-        seed=False,
-    )
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=list(BenchConfig.models),
-        metavar="MODEL",
-        help=f"any of {', '.join(_model_names())}",
-    )
-    p.add_argument(
-        "--modes",
-        nargs="+",
-        default=list(BenchConfig.modes),
-        metavar="MODE",
-        help=f"any of {', '.join(MODES)} (precision and memory format)",
-    )
-    p.add_argument("--batch-size", type=cli.positive(int))
-    p.add_argument("--image-size", type=cli.positive(int))
-    p.add_argument("--steps", type=cli.positive(int), default=BenchConfig.steps)
-    p.add_argument("--warmup", type=int, default=BenchConfig.warmup)
-    p.add_argument("--repeats", type=cli.positive(int), default=BenchConfig.repeats)
-    p.add_argument("--peak-size", type=cli.positive(int), default=BenchConfig.peak_size)
-    return p
-
-
-def _run(args) -> int:
-    config = BenchConfig(
-        models=tuple(args.models),
-        modes=tuple(args.modes),
-        batch_size=args.batch_size,
-        image_size=args.image_size,
-        steps=args.steps,
-        warmup=args.warmup,
-        repeats=args.repeats,
-        device=args.device,
-        peak_size=args.peak_size,
-    )
-    report = benchmark(config, progress=not args.quiet)
-    print(format_table(report))
-    report.pop("config")
-    report.pop("versions")
-    cli.write_json(args.json, "bench", config, report)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m resnet_utils.bench``; returns the exit status."""
-    return cli.run(build_parser(), _run, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

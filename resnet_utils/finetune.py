@@ -3,12 +3,9 @@
 Chapter 9. Loading torchvision's ImageNet weights into our models (through
 torch hub's cache, so it works offline once the file is there), replacing
 the classifier head, freezing the backbone for a linear probe, and
-discriminative learning rates for full fine-tuning. The command line runs the
-chapter's main experiment::
-
-    python -m resnet_utils.finetune --seed 0 --json out.json
-
-It pretrains a ResNet on the unlabelled training half of the digits
+discriminative learning rates for full fine-tuning. The chapter's main
+experiment, also ``python -m resnet_utils.finetune`` (:mod:`resnet_utils.cli.finetune`),
+pretrains a ResNet on the unlabelled training half of the digits
 (contrastive, with nearest-neighbour partners: :mod:`resnet_utils.pretrain`), then compares training from
 scratch, a linear probe and full fine-tuning with 1, 3 and 10 labelled images
 per class, on the 899 test digits.
@@ -16,11 +13,15 @@ per class, on the 899 test digits.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m resnet_utils.finetune runs the command line only: the
+    from resnet_utils.cli.finetune import main  # module itself is imported once, by the command
+
+    raise SystemExit(main())
+
 import copy
 import math
 import os
 import pickle
-import sys
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -46,7 +47,6 @@ __all__ = [
     "TransferConfig",
     "pretrain_digits",
     "transfer_experiment",
-    "main",
 ]
 
 FORMAT = "resnet_utils.pretrained/1"
@@ -358,86 +358,3 @@ def transfer_experiment(
         result[f"{name}_accuracy"] = curves[name][0]
     result["versions"] = versions()
     return result
-
-
-def build_parser():
-    from . import cli
-
-    d = TransferConfig
-    p = cli.parser(
-        "finetune",
-        "Pretrain on unlabelled digits, then compare scratch, linear "
-        "probe and fine-tuning with few labels. Writes the result as JSON.",
-        save="also save the pretrained model here (save_pretrained)",
-    )
-    p.add_argument("--labels-per-class", type=cli.positive(int), nargs="+", default=[1, 3, 10])
-    p.add_argument("--pretrain-epochs", type=cli.positive(int), default=d.pretrain_epochs)
-    p.add_argument(
-        "--neighbours",
-        type=int,
-        default=d.neighbours,
-        help="pretraining partners: one of each image's k nearest neighbours "
-        "(0: the image itself)",
-    )
-    p.add_argument(
-        "--steps",
-        type=cli.positive(int),
-        default=d.steps,
-        help="optimizer steps per downstream run",
-    )
-    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
-    p.add_argument("--arch", default=d.arch)
-    p.add_argument(
-        "--pretrained", metavar="PATH", help="skip pretraining: load this save_pretrained file"
-    )
-    return p
-
-
-def _run(args) -> int:
-    from . import cli
-    from .runtime import resolve_device
-
-    resolve_device(args.device)
-    config = TransferConfig(
-        arch=args.arch,
-        labels_per_class=tuple(args.labels_per_class),
-        pretrain_epochs=args.pretrain_epochs,
-        neighbours=args.neighbours,
-        steps=args.steps,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device,
-        precision=args.precision,
-        channels_last=args.channels_last,
-        progress=not args.quiet,
-    )
-    extra: dict[str, Any] = {}
-    if args.pretrained:
-        pretrained = load_pretrained(args.arch, checkpoint=args.pretrained)
-    else:
-        pretrained, history = pretrain_digits(config)
-        extra = {"pretrain_loss": history.loss, "pretrain_seconds": history.seconds}
-        if args.save:
-            save_pretrained(pretrained, args.save, args.arch, in_channels=1, width=config.width)
-    result = {**transfer_experiment(config, pretrained), **extra}
-    c = result["curves"]
-    for i, k in enumerate(result["labels_per_class"]):
-        print(
-            f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  "
-            f"linear probe {c['linear_probe'][i]:.3f}  fine-tune {c['finetune'][i]:.3f}"
-        )
-    result.pop("config")
-    result.pop("versions")
-    cli.write_json(args.json, "finetune", config, result)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m resnet_utils.finetune``; returns the exit status."""
-    from . import cli
-
-    return cli.run(build_parser(), _run, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

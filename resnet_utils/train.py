@@ -6,13 +6,14 @@ optional label smoothing, a history of loss and accuracy per epoch, mixed
 precision and channels-last on request, early stopping, and a checkpoint
 after every epoch to resume from (:mod:`resnet_utils.checkpoint`). The step
 itself (forward, loss, backward, update) is :class:`~resnet_utils.step.TrainStep`;
-the book's recipes, and ``python -m resnet_utils.train``, are :mod:`resnet_utils.recipes`.
+the book's recipes are :mod:`resnet_utils.recipes`, ``python -m resnet_utils.train``
+:mod:`resnet_utils.cli.train`.
 """
 
 from __future__ import annotations
 
 if __name__ == "__main__":  # python -m resnet_utils.train runs the command line only: the
-    from resnet_utils.recipes import main  # module itself is imported once, by the command
+    from resnet_utils.cli.train import main  # module itself is imported once, by the command
 
     raise SystemExit(main())
 

@@ -15,9 +15,9 @@ from resnet_utils.bench import (
     benchmark,
     format_table,
     forward_flops,
-    main,
     matmul_peak,
 )
+from resnet_utils.cli.bench import main
 from resnet_utils.models import resnet18
 
 TINY = dict(

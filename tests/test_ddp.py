@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from resnet_utils.ddp import DDPConfig, main, shard_loader, train
+from resnet_utils.cli.ddp import main
+from resnet_utils.ddp import DDPConfig, shard_loader, train
 
 CONFIG = DDPConfig(num_epochs=1)
 

@@ -1,4 +1,4 @@
-"""resnet_utils.exercises: every checker accepts a right answer and rejects plausible wrong ones."""
+"""resnet_utils.classroom.exercises: every checker accepts a right answer and rejects plausible wrong ones."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_utils.exercises import (
+from resnet_utils.classroom.exercises import (
     check_confusion_matrix,
     check_conv2d,
     check_cross_entropy,

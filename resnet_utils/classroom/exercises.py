@@ -294,8 +294,8 @@ def check_grad_cam(fn: Callable) -> None:
     """
     import copy
 
-    from .explain import grad_cam
-    from .models import cifar_resnet
+    from ..explain import grad_cam
+    from ..models import cifar_resnet
 
     name = "check_grad_cam"
     _check_callable(name, fn)
@@ -596,7 +596,7 @@ def check_occlusion_map(fn: Callable) -> None:
     """
     import copy
 
-    from .models import cifar_resnet
+    from ..models import cifar_resnet
 
     name = "check_occlusion_map"
     _check_callable(name, fn)
