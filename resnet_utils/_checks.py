@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-__all__ = ["RULES", "PRECISIONS", "SCHEDULES", "check", "check_fields"]
+__all__ = ["RULES", "PRECISIONS", "SCHEDULES", "check", "check_as", "check_fields"]
 
 # The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
@@ -222,6 +222,11 @@ def check(**values: Any) -> Any:
     """
     out = [RULES[name](name, value) for name, value in values.items()]
     return out[0] if len(out) == 1 else out
+
+
+def check_as(rule: str, name: str, value: Any) -> Any:
+    """Check ``value``, called ``name`` in messages, by the rule of ``rule`` (``models[2]`` as a ``model``)."""
+    return RULES[rule](name, value)
 
 
 def check_fields(config: Any) -> None:

@@ -14,11 +14,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ._checks import check
 from .runtime import eval_mode, resolve_device
 
 __all__ = [
     "accuracy",
     "predict",
+    "labels_and_probs",
     "classification_metrics",
     "reliability_curve",
     "expected_calibration_error",
@@ -70,12 +72,7 @@ def predict(
     The model is put in eval mode (batch norm uses its running statistics,
     dropout is off) and gradients are not tracked; its mode is restored after.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(loader, DataLoader):
-        raise TypeError(
-            f"loader must be a torch.utils.data.DataLoader, got {type(loader).__name__}"
-        )
+    check(model=model, loader=loader)
     device = resolve_device(device)
     model.to(device)
     labels, probs = [], []
@@ -87,7 +84,12 @@ def predict(
     return torch.cat(labels).numpy(), torch.cat(probs).numpy()
 
 
-def _check_labels_probs(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
+def labels_and_probs(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true`` as integer labels ``(N,)`` and ``y_prob`` as probabilities ``(N, C)``, checked.
+
+    What every metric of probabilities (and the threshold explorer) accepts:
+    arrays or tensors, ``C >= 2`` columns in [0, 1], labels in ``0..C-1``.
+    """
     y_true = _as_numpy("y_true", y_true)
     y_prob = _as_numpy("y_prob", y_prob).astype(np.float64)
     if y_prob.ndim != 2:
@@ -134,7 +136,7 @@ def classification_metrics(y_true, y_prob) -> dict:
     from sklearn import metrics as skm
     from sklearn.preprocessing import label_binarize
 
-    y_true, y_prob = _check_labels_probs(y_true, y_prob)
+    y_true, y_prob = labels_and_probs(y_true, y_prob)
     k = y_prob.shape[1]
     labels = np.arange(k)
     y_pred = y_prob.argmax(axis=1)
@@ -181,7 +183,7 @@ def reliability_curve(
     Confidence is the probability of the predicted class; bins split [0, 1]
     into ``n_bins`` equal intervals. Empty bins have NaN confidence/accuracy.
     """
-    y_true, y_prob = _check_labels_probs(y_true, y_prob)
+    y_true, y_prob = labels_and_probs(y_true, y_prob)
     if not isinstance(n_bins, int) or isinstance(n_bins, bool) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
     confidence = y_prob.max(axis=1)
@@ -226,7 +228,7 @@ def fit_temperature(y_true, y_prob) -> float:
     """
     from scipy.optimize import minimize_scalar
 
-    y_true, y_prob = _check_labels_probs(y_true, y_prob)
+    y_true, y_prob = labels_and_probs(y_true, y_prob)
     logp = np.log(np.clip(y_prob, 1e-300, 1.0))
 
     def nll(log_t: float) -> float:

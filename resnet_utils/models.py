@@ -27,7 +27,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_bool, check_choice, check_int
+from ._checks import check, check_bool, check_choice, check_int
 from .runtime import eval_mode
 
 __all__ = [
@@ -540,8 +540,7 @@ def cifar_resnet(
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (elements) in ``model``; optionally only trainable ones."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check(model=model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -649,8 +648,7 @@ def backbone_features(model: nn.Module, X: Tensor) -> Tensor:
 
 def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The ``(name, block)`` pairs of a ResNet's blocks, in forward order."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check(model=model)
     blocks = (BasicBlock, Bottleneck, PreActBlock)
     return [(n, m) for n, m in model.named_modules() if isinstance(m, blocks)]
 
@@ -664,8 +662,7 @@ def trace_shapes(
     produces; a module called twice is listed twice. Runs in eval mode
     without gradients and restores the model's mode.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check(model=model)
     if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
     modules = dict(model.named_modules())

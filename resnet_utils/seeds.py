@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_int
+from ._checks import check_as, check_int
 from .models import PadShortcut
 from .runtime import resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
@@ -204,8 +204,7 @@ def stack_networks(models: Sequence[nn.Module]) -> StackedNetwork:
     if not isinstance(models, list) or not models:
         raise TypeError("models must be a non-empty list of torch.nn.Module")
     for i, m in enumerate(models):
-        if not isinstance(m, nn.Module):
-            raise TypeError(f"models[{i}] must be a torch.nn.Module, got {type(m).__name__}")
+        check_as("model", f"models[{i}]", m)
     first = [(key, tuple(v.shape)) for key, v in models[0].state_dict().items()]
     for i, m in enumerate(models[1:], 1):
         if [(key, tuple(v.shape)) for key, v in m.state_dict().items()] != first:

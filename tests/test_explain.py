@@ -93,6 +93,36 @@ def test_grad_cam_equals_captum(layer, upsample):
     torch.testing.assert_close(ours, ref[:, 0].detach(), rtol=1e-5, atol=1e-6)
 
 
+def test_grad_cam_variants_equal_captums_and_the_formula():
+    """The choices the exercise checker names a mistake by: without the ReLU (Captum's
+    relu_attributions=False), nearest upsampling, summed or no pooling, the softmax's gradient."""
+    captum_attr = pytest.importorskip("captum.attr")
+    model, X = _model(depth=14), _images(3)
+    target = torch.tensor([0, 3, 9])
+    raw = captum_attr.LayerGradCam(model, model.layer3).attribute(X, target=target)
+    torch.testing.assert_close(
+        grad_cam(model, "layer3", X, target, relu=False, upsample=False), raw[:, 0].detach()
+    )
+    nearest = captum_attr.LayerAttribution.interpolate(raw.relu(), (16, 16), "nearest")
+    torch.testing.assert_close(
+        grad_cam(model, "layer3", X, target, mode="nearest"), nearest[:, 0].detach()
+    )
+    A = feature_maps(model, X, ["layer3"])["layer3"]  # (N, K, h, w)
+    for score in ("logit", "softmax"):
+        A_ = A.clone().requires_grad_(True)
+        logits = model.fc(torch.flatten(model.avgpool(A_), 1))  # the layers after layer3
+        out = logits.softmax(1) if score == "softmax" else logits
+        (dA,) = torch.autograd.grad(out[torch.arange(3), target].sum(), A_)
+        expected = {
+            "sum": (dA.sum((2, 3), keepdim=True) * A).sum(1).relu(),
+            "none": (dA * A).sum(1).relu(),
+            "mean": (dA.mean((2, 3), keepdim=True) * A).sum(1).relu(),
+        }
+        for pool, maps in expected.items():
+            got = grad_cam(model, "layer3", X, target, score=score, pool=pool, upsample=False)
+            torch.testing.assert_close(got, maps, rtol=1e-5, atol=1e-6)
+
+
 def test_grad_cam_targets_and_modes():
     captum_attr = pytest.importorskip("captum.attr")
     model, X = _model().train(), _images(4)
