@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -46,10 +46,10 @@ def check_int(
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
     value = int(value)
-    if min_value is not None and value < min_value:
-        raise ValueError(f"{name} must be >= {min_value}, got {value}")
-    if max_value is not None and value > max_value:
-        raise ValueError(f"{name} must be <= {max_value}, got {value}")
+    low = min_value is not None and value < min_value
+    if low or (max_value is not None and value > max_value):
+        op, bound = (">=", min_value) if low else ("<=", max_value)
+        raise ValueError(f"{name} must be {op} {bound}, got {value}")
     return value
 
 
@@ -68,14 +68,17 @@ def check_number(
     value = float(value)
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{name} must be a finite number, got {value}")
-    if min_value is not None:
-        if value < min_value or (not min_inclusive and value == min_value):
-            op = ">=" if min_inclusive else ">"
-            raise ValueError(f"{name} must be {op} {min_value}, got {value}")
-    if max_value is not None:
-        if value > max_value or (not max_inclusive and value == max_value):
-            op = "<=" if max_inclusive else "<"
-            raise ValueError(f"{name} must be {op} {max_value}, got {value}")
+    low = min_value is not None and (
+        value < min_value or (value == min_value and not min_inclusive)
+    )
+    high = max_value is not None and (
+        value > max_value or (value == max_value and not max_inclusive)
+    )
+    if low or high:
+        op, bound, inclusive = (
+            (">", min_value, min_inclusive) if low else ("<", max_value, max_inclusive)
+        )
+        raise ValueError(f"{name} must be {op}{'=' if inclusive else ''} {bound}, got {value}")
     return value
 
 
@@ -141,13 +144,46 @@ def _each(rule: Rule, *, min_len: int = 1) -> Rule:
     """A non-empty list or tuple whose every entry follows ``rule``; returns a tuple."""
 
     def each(name: str, value: Any) -> tuple:
-        if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             raise TypeError(f"{name} must be a list or tuple, got {value!r}")
         if len(value) < min_len:
             raise ValueError(f"{name} must list at least {min_len} entry, got {value!r}")
-        return tuple(rule(name, v) for v in value)
+        return tuple(rule(f"{name}[{i}]", v) for i, v in enumerate(value))
 
     return each
+
+
+def _int_or_pair(low: int) -> Rule:
+    """An int, or a pair of ints (height, width), each >= ``low``; returns it as given."""
+
+    def rule(name: str, value: Any) -> int | tuple[int, int]:
+        if not isinstance(value, (tuple, list)):
+            return check_int(name, value, min_value=low)
+        if len(value) != 2:
+            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        return tuple(check_int(f"{name}[{i}]", v, min_value=low) for i, v in enumerate(value))
+
+    return rule
+
+
+def _images(name: str, value: Any) -> torch.Tensor:
+    return check_tensor(name, value, ndim=4, floating=True)
+
+
+def _classifier(name: str, value: Any) -> torch.nn.Module:
+    if not isinstance(getattr(value, "fc", None), torch.nn.Linear):
+        raise TypeError(
+            f"{name} must be a network with a Linear classifier `fc` (a ResNet from "
+            f"resnet_utils.models), got {type(value).__name__}"
+        )
+    return value
+
+
+def _depth(name: str, value: Any) -> int:
+    value = check_int(name, value, min_value=8)
+    if (value - 2) % 6:
+        raise ValueError(f"{name} must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {value}")
+    return value
 
 
 def _arch(name: str, value: Any) -> str:
@@ -205,8 +241,37 @@ RULES: dict[str, Rule] = {
     "num_classes": _int(1),
     "in_channels": _int(1),
     "out_channels": _int(1),
-    "stride": _int(1),
+    "stride": _int_or_pair(1),
+    "classifier": _classifier,
+    "depth": _depth,
+    "residual": check_bool,
+    "preact": check_bool,
+    "zero_init_residual": check_bool,
+    "shortcut": _choice(("A", "B")),
+    "kernel_size": _int_or_pair(1),
+    "padding": _int_or_pair(0),
+    "output_size": _int_or_pair(1),
+    "dilation": _int(1),
+    "X": _images,  # images (N, C, H, W), floating point
+    "normalize": _choice(("mean_std", "zero_one", "minus_one_one")),
+    "train": check_bool,
+    "transform": _optional(_callable),
+    "degrees": _number(0, 45),
+    "translate": _number(0, 0.5),
+    "blur_p": _number(0, 1),
+    "k": _int(1),
+    "n_bins": _int(1),
+    "n_boot": _int(10),
+    "level": _number(0, 1, open_low=True, open_high=True),
+    "warmup": _int(0),
+    "repeats": _int(1),
+    "inner": _int(1),
+    "peak_size": _int(16),
+    "n": _int(16),
+    "models": _each(lambda name, value: value),  # each entry checked by its user's rule
+    "modes": _each(lambda name, value: value),
     "callback": _optional(_callable),
+    "build": _callable,  # seed -> (model, train_loader, val_loader)
     "loader": _LOADER,
     "train_loader": _LOADER,
     "val_loader": _optional(_LOADER),

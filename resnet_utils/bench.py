@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._checks import check_int
+from ._checks import check, check_as, check_choice, check_fields
 from .runtime import (
     autocast,
     bf16_supported,
@@ -104,31 +104,21 @@ class BenchConfig:
     peak_size: int = 1024  # matrix size of the matmul-peak measurement
 
     def __post_init__(self) -> None:
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
         self.models, self.modes = tuple(self.models), tuple(self.modes)
-        if not self.models or not self.modes:
-            raise ValueError("models and modes must each name at least one entry")
         from .models import check_arch
 
-        for m in self.models:
-            if m != "torchvision_resnet18":
-                try:
+        for m in self.models:  # the registry's names, and torchvision's for the parity check
+            try:
+                if m != "torchvision_resnet18":
                     check_arch(m)
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"models: unknown model {m!r}; expected e.g. "
-                        f"{', '.join(model_names())} (any CIFAR depth 6n+2)"
-                    ) from None
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"models: unknown model {m!r}; expected e.g. "
+                    f"{', '.join(model_names())} (any CIFAR depth 6n+2)"
+                ) from None
         for m in self.modes:
-            if m not in MODES:
-                raise ValueError(f"modes: unknown mode {m!r}; expected one of {list(MODES)}")
-        if self.batch_size is not None:
-            check_int("batch_size", self.batch_size, min_value=1)
-        if self.image_size is not None:
-            check_int("image_size", self.image_size, min_value=8)
-        check_int("steps", self.steps, min_value=1)
-        check_int("warmup", self.warmup, min_value=0)
-        check_int("repeats", self.repeats, min_value=1)
-        check_int("peak_size", self.peak_size, min_value=16)
+            check_choice("modes", m, MODES)
 
     def input_shape(self, model: str) -> tuple[int, int, int, int]:
         channels, size, batch = INPUTS["imagenet" if _is_imagenet(model) else "cifar"]
@@ -157,10 +147,8 @@ def median_seconds(
     from torch.utils.benchmark import Timer
 
     device = resolve_device(device)
-    check_int("repeats", repeats, min_value=1)
-    check_int("inner", inner, min_value=1)
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check(repeats=repeats, inner=inner)
+    check_as("loss_fn", "fn", fn)  # callable
     timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
     # Timer synchronises the *current* accelerator: make it the one measured
     with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
@@ -186,8 +174,7 @@ def matmul_peak(
     tuned than the GEMM the BLAS ships for this CPU.
     """
     device = resolve_device(device)
-    check_int("n", n, min_value=16)
-    check_int("repeats", repeats, min_value=1)
+    check(n=n, repeats=repeats)
     side = max(1, round(n**0.5))
     m = side * side  # the 1x1 convolution multiplies (m x n) by (n x n), m ~ n
     a = torch.randn(n, n, device=device, dtype=dtype)

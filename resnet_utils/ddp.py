@@ -44,8 +44,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from ._checks import check_int, check_number
-from .runtime import PRECISIONS
+from ._checks import check_as, check_fields
 
 __all__ = ["DDPConfig", "shard_loader", "train"]
 
@@ -67,19 +66,7 @@ class DDPConfig:
     channels_last: bool = False
 
     def __post_init__(self) -> None:
-        from ._checks import check_bool, check_choice
-        from .models import check_arch
-
-        check_arch(self.arch)
-        check_int("width", self.width, min_value=1)
-        check_int("image_size", self.image_size, min_value=8)
-        check_int("num_epochs", self.num_epochs, min_value=1)
-        check_int("global_batch_size", self.global_batch_size, min_value=1)
-        check_number("lr", self.lr, min_value=0, min_inclusive=False)
-        check_number("momentum", self.momentum, min_value=0, max_value=1)
-        check_int("seed", self.seed, min_value=0)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_bool("channels_last", self.channels_last)
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
 
 
 def shard_loader(
@@ -135,7 +122,7 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
 
     if not isinstance(config, DDPConfig):
         raise TypeError(f"config must be a DDPConfig, got {type(config).__name__}")
-    check_int("shards", shards, min_value=1)
+    check_as("batch_size", "shards", shards)
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     pieces = world if distributed else shards

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check, check_choice, check_int, check_number, check_tensor
+from ._checks import check, check_choice, check_int, check_number
 from .models import Bottleneck, PadShortcut, residual_blocks
 from .runtime import eval_mode
 
@@ -66,19 +66,18 @@ def _resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
     """The module ``layer`` names (``"layer3"``, ``"layer2.0.conv1"``) or is, inside ``model``."""
     modules = dict(model.named_modules())
     if isinstance(layer, str):
-        if layer not in modules or layer == "":
-            known = [n for n in modules if n][:12]
-            raise ValueError(
-                f"layer {layer!r} is not a module of the model; known names include {known}"
-            )
-        return modules[layer]
-    if isinstance(layer, nn.Module):
-        if not any(m is layer for m in modules.values()):
-            raise ValueError(f"layer ({type(layer).__name__}) is not a module of the model")
-        return layer
-    raise TypeError(
-        f"layer must be a module name (str) or an nn.Module, got {type(layer).__name__}"
-    )
+        found, what = (modules.get(layer) if layer else None), repr(layer)
+    elif isinstance(layer, nn.Module):
+        found = layer if any(m is layer for m in modules.values()) else None
+        what = f"({type(layer).__name__})"
+    else:
+        raise TypeError(
+            f"layer must be a module name (str) or an nn.Module, got {type(layer).__name__}"
+        )
+    if found is None:
+        known = [n for n in modules if n][:12]
+        raise ValueError(f"layer {what} is not a module of the model; known names include {known}")
+    return found
 
 
 def _targets(target: Any, logits: Tensor) -> Tensor:
@@ -86,23 +85,16 @@ def _targets(target: Any, logits: Tensor) -> Tensor:
     n, num_classes = logits.shape
     if target is None:
         return logits.argmax(dim=1)
-    if isinstance(target, bool):
-        raise TypeError("target must be None, an int or a sequence/tensor of ints, got a bool")
-    if isinstance(target, numbers.Integral):
+    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
         check_int("target", target, min_value=0, max_value=num_classes - 1)
         return torch.full((n,), target, dtype=torch.long, device=logits.device)
     t = torch.as_tensor(target, device=logits.device)
-    if t.is_floating_point() or t.dtype == torch.bool:
-        raise TypeError(f"target must hold class indices (ints), got dtype {t.dtype}")
-    if t.shape != (n,):
+    if isinstance(target, bool) or t.is_floating_point() or t.dtype == torch.bool:
+        raise TypeError(f"target must be None, an int or class indices (ints), got {target!r}")
+    if t.shape != (n,) or (len(t) and (t.min() < 0 or t.max() >= num_classes)):
         raise ValueError(
-            f"target must be an int or have one class per image, shape ({n},); "
-            f"got shape {tuple(t.shape)}"
-        )
-    if len(t) and (t.min() < 0 or t.max() >= num_classes):
-        raise ValueError(
-            f"target must hold classes in [0, {num_classes - 1}], "
-            f"got {t.min().item()}..{t.max().item()}"
+            f"target must be an int or have one class per image in [0, {num_classes - 1}], "
+            f"shape ({n},); got {t.tolist() if t.numel() <= 8 else tuple(t.shape)}"
         )
     return t.long()
 
@@ -118,8 +110,7 @@ def feature_maps(
     not change them. Runs in eval mode without gradients and restores the
     model's modes. A module called twice keeps its last output.
     """
-    check(model=model)
-    check_tensor("X", X, ndim=4, floating=True)
+    check(model=model, X=X)
     names = list(layers) if layers is not None else [n for n, _ in model.named_children()]
     if not names:
         raise ValueError("layers must name at least one module")
@@ -179,8 +170,7 @@ def grad_cam(
     gradients), ``pool="none"`` (gradient times activation position by
     position, as HiResCAM), ``relu=False``, ``mode="nearest"``.
     """
-    check(model=model)
-    check_tensor("X", X, ndim=4, floating=True)
+    check(model=model, X=X)
     for name, value, options in [
         ("score", score, ("logit", "softmax")),
         ("pool", pool, ("mean", "sum", "none")),
@@ -234,8 +224,7 @@ def saliency(
     class score (the logit of ``target``; ``None``: the predicted class).
     Eval mode; the model's modes are restored.
     """
-    check(model=model)
-    check_tensor("X", X, ndim=4, floating=True)
+    check(model=model, X=X)
     X = X.detach().to(_device(model)).requires_grad_(True)
     with eval_mode(model), torch.enable_grad():
         logits = model(X)  # (N, num_classes)
@@ -269,11 +258,6 @@ def _shortcut(block: nn.Module) -> nn.Module:
     in_c, out_c, stride = block.conv1.in_channels, last.out_channels, block.stride
     if in_c == out_c and stride == 1:
         return nn.Identity()
-    if getattr(block, "residual", True):
-        raise ValueError(
-            f"a residual block changes the shape ({in_c} -> {out_c} channels, "
-            f"stride {stride}) but has no downsample shortcut"
-        )
     return PadShortcut(in_c, out_c, stride)
 
 
@@ -323,8 +307,8 @@ def random_direction(model: nn.Module, seed: int = 0) -> Direction:
     zeros, as in Li et al.'s experiments (batch-norm statistics are buffers and
     never move). Seeded: the same ``seed`` gives the same direction.
     """
-    check(model=model)
-    g = torch.Generator().manual_seed(check_int("seed", seed, min_value=0))
+    check(model=model, seed=seed)
+    g = torch.Generator().manual_seed(seed)
     direction: Direction = {}
     for name, w in model.named_parameters():
         if w.ndim <= 1:
@@ -385,9 +369,7 @@ def loss_landscape(
         len(alphas))`` for two, with ``[i, j]`` at ``alphas[i] * d1 +
         alphas[j] * d2``. Each loss is the mean over all examples.
     """
-    check(model=model)
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    check(model=model, loss_fn=loss_fn)
     if isinstance(loader, (Tensor, str)) or not isinstance(loader, Iterable):
         raise TypeError(
             f"loader must be an iterable of (X, y) batches, got {type(loader).__name__}"

@@ -49,10 +49,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     Asking for a device that is not available is a ``ValueError`` that says so,
     rather than an error at the first tensor moved there.
     """
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    device = str(check(device=device))
     name = device.strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -62,28 +59,21 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}"
-        ) from err
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available here; use 'cpu' or 'auto'"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist"
-            )
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError(
-                f"device={device!r} was requested but MPS is not available here; use 'cpu' or 'auto'"
-            )
-    elif dev.type != "cpu":
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}"
         )
+    mps = getattr(torch.backends, "mps", None)
+    missing = {  # what a device needs and this machine lacks
+        "cuda": "CUDA is not available here" if not torch.cuda.is_available() else "",
+        "mps": "MPS is not available here" if not (mps and mps.is_available()) else "",
+    }.get(dev.type, "")
+    if not missing and dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        missing = f"only {torch.cuda.device_count()} CUDA device(s) exist"
+    if missing:
+        raise ValueError(f"device={device!r} was requested but {missing}; use 'cpu' or 'auto'")
     return dev
 
 

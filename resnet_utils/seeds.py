@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_as, check_int
+from ._checks import check, check_as
 from .models import PadShortcut
 from .runtime import resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
@@ -282,13 +282,10 @@ def fit_seeds(
         raise ValueError(
             "config.checkpoint_dir: fit_seeds keeps no checkpoints; train one seed with fit"
         )
-    if not callable(build):
-        raise TypeError(f"build must be callable (seed -> model, loaders), got {build!r}")
+    check(build=build)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
         raise TypeError(f"seeds must be a non-empty list of seeds, got {seeds!r}")
-    seeds = [
-        check_int(f"seeds[{i}]", s, min_value=0, max_value=2**32 - 1) for i, s in enumerate(seeds)
-    ]
+    seeds = [check_as("seed", f"seeds[{i}]", s) for i, s in enumerate(seeds)]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must not repeat, got {seeds}")
 
