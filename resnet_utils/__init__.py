@@ -19,7 +19,8 @@ module          concern                                           chapters
 ``checkpoint``  crash-safe checkpoints, the training state to     6
                 resume from, weight fingerprints
 ``metrics``     predictions, classification metrics, calibration  0, 7
-``explain``     feature maps, Grad-CAM, saliency, block           8
+``explain``     shapes, blocks and features of a network;         4, 8, 9
+                feature maps, Grad-CAM, saliency, block
                 deletion, loss landscapes
 ``pretrain``    contrastive pretraining (NT-Xent, views)          9
 ``finetune``    pretrained weights, freezing, the transfer        9

@@ -180,10 +180,9 @@ def _classifier(name: str, value: Any) -> torch.nn.Module:
 
 
 def _depth(name: str, value: Any) -> int:
-    value = check_int(name, value, min_value=8)
-    if (value - 2) % 6:
-        raise ValueError(f"{name} must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {value}")
-    return value
+    from .models import check_depth  # the CIFAR family's 6n+2, where the family is
+
+    return check_depth(value, name)
 
 
 def _arch(name: str, value: Any) -> str:

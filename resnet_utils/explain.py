@@ -1,6 +1,10 @@
-"""Looking inside a trained network: feature maps, Grad-CAM, saliency, block deletion, landscapes.
+"""Looking inside a network: its shapes and blocks, feature maps, Grad-CAM, saliency, block
+deletion, loss landscapes.
 
-Chapter 8. Five tools, each small enough to read in one sitting:
+Chapters 4, 8 and 9. :func:`trace_shapes`, :func:`residual_blocks` and
+:func:`backbone_features` say what a network is made of and what its
+classifier sees (chapters 4 and 9); then five tools, each small enough to read
+in one sitting (chapter 8):
 
 - :func:`feature_maps`: what chosen layers output, captured with forward hooks;
 - :func:`grad_cam`: class activation maps from the gradients of a class score
@@ -40,11 +44,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check, check_choice, check_int, check_number
-from .models import Bottleneck, PadShortcut, residual_blocks
+from ._checks import check, check_as, check_choice, check_int, check_number, check_tensor
+from .models import BasicBlock, Bottleneck, PadShortcut, PreActBlock
 from .runtime import eval_mode
 
 __all__ = [
+    "trace_shapes",
+    "residual_blocks",
+    "backbone_features",
     "Bypass",
     "feature_maps",
     "grad_cam",
@@ -55,6 +62,66 @@ __all__ = [
 ]
 
 Direction = dict[str, Tensor]  # parameter name -> a tensor of the parameter's shape
+
+
+def trace_shapes(
+    model: nn.Module, x: Tensor, names: list[str] | None = None
+) -> list[tuple[str, tuple[int, ...]]]:
+    """Output shape of each module in ``names`` (default: the model's top-level children).
+
+    Uses forward hooks, so the shapes are the ones the real forward pass
+    produces; a module called twice is listed twice. Runs in eval mode
+    without gradients and restores the model's mode.
+    """
+    check(model=model)
+    check_tensor("x", x)
+    modules = dict(model.named_modules())
+    names = names if names is not None else [n for n, _ in model.named_children()]
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        raise ValueError(
+            f"names {unknown} are not modules of the model; known: {list(modules)[:12]}..."
+        )
+    trace: list[tuple[str, tuple[int, ...]]] = []
+    hooks = [
+        modules[n].register_forward_hook(
+            lambda _m, _i, out, n=n: trace.append((n, tuple(out.shape)))
+        )
+        for n in names
+    ]
+    try:
+        with eval_mode(model), torch.no_grad():
+            model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return trace
+
+
+def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The ``(name, block)`` pairs of a ResNet's blocks, in forward order."""
+    check(model=model)
+    blocks = (BasicBlock, Bottleneck, PreActBlock)
+    return [(n, m) for n, m in model.named_modules() if isinstance(m, blocks)]
+
+
+def backbone_features(model: nn.Module, X: Tensor) -> Tensor:
+    """What the classifier ``model.fc`` receives for images ``X``: ``(N, F)`` features.
+
+    Computed in eval mode (batch norm with its running statistics) without
+    gradients; the model's modes are restored afterwards. ``X`` must already
+    be normalised (``splits.normalize(X)``).
+    """
+    check_as("classifier", "model", model)
+    check_tensor("X", X)
+    captured: list[Tensor] = []
+    hook = model.fc.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0]))
+    try:
+        with eval_mode(model), torch.no_grad():
+            model(X)
+    finally:
+        hook.remove()
+    return captured[0]
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -265,7 +332,7 @@ def without_blocks(model: nn.Module, blocks: Iterable[int]) -> nn.Module:
     """A copy of ``model`` in which the blocks numbered ``blocks`` are replaced by :class:`Bypass`.
 
     Blocks are numbered from 0 in forward order, as listed by
-    :func:`~resnet_utils.models.residual_blocks` (ResNet-20: 0-8, three
+    :func:`residual_blocks` (ResNet-20: 0-8, three
     per stage; 3 and 6 start a stage and downsample). ``model`` is not
     changed; the copy keeps its device and modes. An empty ``blocks`` gives
     an unchanged copy.

@@ -33,7 +33,7 @@ from torch import nn
 
 from ._checks import check, check_as, check_fields, check_number
 from .checkpoint import load_checkpoint, save_checkpoint
-from .models import build_model
+from .models import build_model, rebuild
 
 __all__ = [
     "IMAGENET_WEIGHTS",
@@ -166,8 +166,6 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
     holding the same statistics, as torchvision does for detection backbones.
     """
     from torchvision.ops import FrozenBatchNorm2d
-
-    from .models import rebuild
 
     check_as("classifier", "model", model)
     frozen = rebuild(model, FrozenBatchNorm2d)

@@ -13,6 +13,7 @@ import torch
 
 from resnet_utils import (
     data,
+    explain,
     finetune,
     metrics,
     models,
@@ -40,7 +41,7 @@ API_CASES = [
     ("ResNet layers", lambda: models.ResNet(models.BasicBlock, [2, 2]), ValueError, "layers"),
     (
         "trace unknown module",
-        lambda: models.trace_shapes(models.cifar_resnet(8), torch.zeros(1, 3, 8, 8), ["x"]),
+        lambda: explain.trace_shapes(models.cifar_resnet(8), torch.zeros(1, 3, 8, 8), ["x"]),
         ValueError,
         "names",
     ),
