@@ -33,16 +33,6 @@ def test_shard_loaders_cut_each_global_batch_into_rank_shards(n, batch, world):
         assert shards == [b[rank::world].tolist() for b in batches]
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(
-        1
-    )  # as each torchrun rank (OMP_NUM_THREADS=1): same kernels, same rounding
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
 def test_two_ranks_match_the_reference(tmp_path, one_thread):
     out, weights = tmp_path / "ddp.json", tmp_path / "ddp.pt"

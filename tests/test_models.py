@@ -151,17 +151,22 @@ def test_residual_block_equals_torchvision_basic_block():
 
 
 @pytest.mark.parametrize(
-    "arch,cls",
+    "arch, reference",
     [
-        ("resnet20", models.CifarResNet),
-        ("plain56", models.CifarResNet),
-        ("resnet18", models.ResNet),
-        ("resnet50", models.ResNet),
+        ("resnet20", lambda: cifar_resnet(20, num_classes=5, in_channels=1)),
+        ("plain56", lambda: cifar_resnet(56, num_classes=5, in_channels=1, residual=False)),
+        ("resnet18", lambda: models.resnet18(num_classes=5, in_channels=1)),
+        ("resnet50", lambda: models.resnet50(num_classes=5, in_channels=1)),
     ],
 )
-def test_build_model(arch, cls):
+def test_build_model_builds_the_named_network(arch, reference):
+    """The name gives the network the builders give: the same weights from the same seed."""
+    from resnet_utils.checkpoint import state_dict_sha256
+
+    torch.manual_seed(0)
     model = build_model(arch, num_classes=5, in_channels=1)
-    assert isinstance(model, cls)
+    torch.manual_seed(0)
+    assert state_dict_sha256(model) == state_dict_sha256(reference())
     assert model.residual == (not arch.startswith("plain"))
 
 
