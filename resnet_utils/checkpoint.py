@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._checks import check
+
 if TYPE_CHECKING:
     from .step import TrainStep
 
@@ -45,12 +47,6 @@ __all__ = [
 CHECKPOINT_NAME = "last.pt"  # what fit writes into its checkpoint_dir after every epoch
 
 
-def _check_path(name: str, path: Any) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or pathlib.Path), got {type(path).__name__}")
-    return Path(path)
-
-
 def _atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -67,7 +63,7 @@ def _atomic_write(path: Path, write) -> None:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
-    _atomic_write(_check_path("path", path), lambda f: f.write(data))
+    _atomic_write(Path(check(path=path)), lambda f: f.write(data))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -77,7 +73,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Save ``state`` (tensors, numbers, strings, lists, dicts) to ``path`` atomically."""
-    path = _check_path("path", path)
+    path = Path(check(path=path))
     if not isinstance(state, dict):
         raise TypeError(f"state must be a dict, got {type(state).__name__}")
     _atomic_write(path, lambda f: torch.save(state, f))
@@ -92,7 +88,7 @@ def load_checkpoint(
     file that is not a readable checkpoint (truncated, corrupted, or not made
     by torch).
     """
-    path = _check_path("path", path)
+    path = Path(check(path=path))
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file {str(path)!r} does not exist")
     try:
