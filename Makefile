@@ -123,21 +123,21 @@ test: $(STAMP)
 	$(MAKE) notebooks
 
 student: $(STAMP)
-	$(BIN)/python -m resnet_utils.student notebooks student
+	$(BIN)/python -m resnet_utils.classroom.student notebooks student
 
 # The student edition runs up to its exercises; only the stubs' own failures are tolerated.
 # (`make test` checks the same after each notebook, in its kernel; this executes them on their own.)
 student-check: student
-	$(BIN)/python -m resnet_utils.student --check student/*.ipynb
+	$(BIN)/python -m resnet_utils.classroom.student --check student/*.ipynb
 
 # Grade a class: SUBMISSIONS holds one folder per student with their student-edition notebooks;
 # each notebook runs in its own time- and memory-limited kernel, checked by the book's own checks
-# (resnet_utils/grade.py, the teacher guide's "Grading a class"). The results go next to the
+# (resnet_utils/classroom/grade.py, the teacher guide's "Grading a class"). The results go next to the
 # submissions, outside the repository: they name students.
 GRADES = $(patsubst %/,%,$(SUBMISSIONS))-grades
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADE_FLAGS=...]" >&2; exit 1; }
-	$(BIN)/python -m resnet_utils.grade "$(SUBMISSIONS)" --csv "$(GRADES)/grades.csv" \
+	$(BIN)/python -m resnet_utils.classroom.grade "$(SUBMISSIONS)" --csv "$(GRADES)/grades.csv" \
 		--summary "$(GRADES)/summary.csv" --feedback-dir "$(GRADES)/feedback" $(GRADE_FLAGS)
 
 # Every page of the built book in headless Chromium (needs `make book` and Debian's chromium).

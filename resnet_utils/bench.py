@@ -16,6 +16,11 @@ hurts every configuration alike instead of one of them.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m resnet_utils.bench runs the command line only: the
+    from resnet_utils.cli.bench import main  # module itself is imported once, by the command
+
+    raise SystemExit(main())
+
 import statistics
 import sys
 import time
@@ -28,8 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import cli
-from ._checks import check_int
+from ._checks import check, check_as, check_choice, check_fields
 from .runtime import (
     autocast,
     bf16_supported,
@@ -48,7 +52,7 @@ __all__ = [
     "Runner",
     "benchmark",
     "format_table",
-    "main",
+    "model_names",
 ]
 
 # mode name -> (precision, channels_last)
@@ -65,7 +69,7 @@ MODES: dict[str, tuple[str, bool]] = {
 INPUTS = {"cifar": (3, 32, 128), "imagenet": (3, 112, 32)}
 
 
-def _model_names() -> list[str]:
+def model_names() -> list[str]:
     return ["resnet20", "resnet56", "resnet18", "resnet34", "resnet50", "torchvision_resnet18"]
 
 
@@ -100,31 +104,21 @@ class BenchConfig:
     peak_size: int = 1024  # matrix size of the matmul-peak measurement
 
     def __post_init__(self) -> None:
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
         self.models, self.modes = tuple(self.models), tuple(self.modes)
-        if not self.models or not self.modes:
-            raise ValueError("models and modes must each name at least one entry")
         from .models import check_arch
 
-        for m in self.models:
-            if m != "torchvision_resnet18":
-                try:
+        for m in self.models:  # the registry's names, and torchvision's for the parity check
+            try:
+                if m != "torchvision_resnet18":
                     check_arch(m)
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"models: unknown model {m!r}; expected e.g. "
-                        f"{', '.join(_model_names())} (any CIFAR depth 6n+2)"
-                    ) from None
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"models: unknown model {m!r}; expected e.g. "
+                    f"{', '.join(model_names())} (any CIFAR depth 6n+2)"
+                ) from None
         for m in self.modes:
-            if m not in MODES:
-                raise ValueError(f"modes: unknown mode {m!r}; expected one of {list(MODES)}")
-        if self.batch_size is not None:
-            check_int("batch_size", self.batch_size, min_value=1)
-        if self.image_size is not None:
-            check_int("image_size", self.image_size, min_value=8)
-        check_int("steps", self.steps, min_value=1)
-        check_int("warmup", self.warmup, min_value=0)
-        check_int("repeats", self.repeats, min_value=1)
-        check_int("peak_size", self.peak_size, min_value=16)
+            check_choice("modes", m, MODES)
 
     def input_shape(self, model: str) -> tuple[int, int, int, int]:
         channels, size, batch = INPUTS["imagenet" if _is_imagenet(model) else "cifar"]
@@ -153,10 +147,8 @@ def median_seconds(
     from torch.utils.benchmark import Timer
 
     device = resolve_device(device)
-    check_int("repeats", repeats, min_value=1)
-    check_int("inner", inner, min_value=1)
-    if not callable(fn):
-        raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check(repeats=repeats, inner=inner)
+    check_as("loss_fn", "fn", fn)  # callable
     timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
     # Timer synchronises the *current* accelerator: make it the one measured
     with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
@@ -182,8 +174,7 @@ def matmul_peak(
     tuned than the GEMM the BLAS ships for this CPU.
     """
     device = resolve_device(device)
-    check_int("n", n, min_value=16)
-    check_int("repeats", repeats, min_value=1)
+    check(n=n, repeats=repeats)
     side = max(1, round(n**0.5))
     m = side * side  # the 1x1 convolution multiplies (m x n) by (n x n), m ~ n
     a = torch.randn(n, n, device=device, dtype=dtype)
@@ -377,63 +368,3 @@ def format_table(report: dict[str, Any]) -> str:
             f"{r['fraction_of_peak']:.0%} |"
         )
     return "\n".join(lines)
-
-
-def build_parser():
-    p = cli.parser(
-        "bench",
-        "Training and inference throughput of the ResNets on this machine, "
-        "per precision and memory layout, interleaved repeats, medians.",
-        precision=False,
-        seed=False,
-    )
-    p.add_argument(
-        "--models",
-        nargs="+",
-        default=list(BenchConfig.models),
-        metavar="MODEL",
-        help=f"any of {', '.join(_model_names())}",
-    )
-    p.add_argument(
-        "--modes",
-        nargs="+",
-        default=list(BenchConfig.modes),
-        metavar="MODE",
-        help=f"any of {', '.join(MODES)} (precision and memory format)",
-    )
-    p.add_argument("--batch-size", type=cli.positive(int))
-    p.add_argument("--image-size", type=cli.positive(int))
-    p.add_argument("--steps", type=cli.positive(int), default=BenchConfig.steps)
-    p.add_argument("--warmup", type=int, default=BenchConfig.warmup)
-    p.add_argument("--repeats", type=cli.positive(int), default=BenchConfig.repeats)
-    p.add_argument("--peak-size", type=cli.positive(int), default=BenchConfig.peak_size)
-    return p
-
-
-def _run(args) -> int:
-    config = BenchConfig(
-        models=tuple(args.models),
-        modes=tuple(args.modes),
-        batch_size=args.batch_size,
-        image_size=args.image_size,
-        steps=args.steps,
-        warmup=args.warmup,
-        repeats=args.repeats,
-        device=args.device,
-        peak_size=args.peak_size,
-    )
-    report = benchmark(config, progress=not args.quiet)
-    print(format_table(report))
-    report.pop("config")
-    report.pop("versions")
-    cli.write_json(args.json, "bench", config, report)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m resnet_utils.bench``; returns the exit status."""
-    return cli.run(build_parser(), _run, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

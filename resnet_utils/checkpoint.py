@@ -1,7 +1,8 @@
-"""Crash-safe checkpoints and fingerprints of weights.
+"""Crash-safe checkpoints, the training state ``fit`` resumes from, fingerprints of weights.
 
-Used by :func:`resnet_utils.train.fit` (``checkpoint_dir``/``resume``), the
-training CLI and chapter 6. A checkpoint is written to a temporary file in
+Used by :func:`resnet_utils.train.fit` (``checkpoint_dir``/``resume``:
+:func:`save_training_state` and :func:`load_training_state`), the training
+command line and chapter 6. A checkpoint is written to a temporary file in
 the same folder, flushed to disk, then renamed over the old one: a crash or
 ``kill -9`` at any moment leaves either the previous checkpoint or the new
 one, never half a file. Loading uses ``torch.load(..., weights_only=True)``,
@@ -17,14 +18,21 @@ import pickle
 import random
 import tempfile
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from ._checks import check
+
+if TYPE_CHECKING:
+    from .step import TrainStep
+
 __all__ = [
+    "CHECKPOINT_NAME",
     "atomic_write_bytes",
     "atomic_write_json",
     "save_checkpoint",
@@ -32,13 +40,11 @@ __all__ = [
     "state_dict_sha256",
     "get_rng_state",
     "set_rng_state",
+    "save_training_state",
+    "load_training_state",
 ]
 
-
-def _check_path(name: str, path: Any) -> Path:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or pathlib.Path), got {type(path).__name__}")
-    return Path(path)
+CHECKPOINT_NAME = "last.pt"  # what fit writes into its checkpoint_dir after every epoch
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -57,7 +63,7 @@ def _atomic_write(path: Path, write) -> None:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
-    _atomic_write(_check_path("path", path), lambda f: f.write(data))
+    _atomic_write(Path(check(path=path)), lambda f: f.write(data))
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
@@ -67,7 +73,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Save ``state`` (tensors, numbers, strings, lists, dicts) to ``path`` atomically."""
-    path = _check_path("path", path)
+    path = Path(check(path=path))
     if not isinstance(state, dict):
         raise TypeError(f"state must be a dict, got {type(state).__name__}")
     _atomic_write(path, lambda f: torch.save(state, f))
@@ -82,7 +88,7 @@ def load_checkpoint(
     file that is not a readable checkpoint (truncated, corrupted, or not made
     by torch).
     """
-    path = _check_path("path", path)
+    path = Path(check(path=path))
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file {str(path)!r} does not exist")
     try:
@@ -141,3 +147,64 @@ def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = Non
         torch.cuda.set_rng_state_all(state["cuda"])
     if generator is not None and "generator" in state:
         generator.set_state(state["generator"])
+
+
+def save_training_state(
+    path: str | os.PathLike,
+    step: TrainStep,
+    epoch: int,
+    history: dict[str, Any],
+    config: Any,
+    generator: torch.Generator | None,
+    best: dict[str, Any],
+) -> None:
+    """Everything ``fit`` needs to resume after ``epoch``, written atomically.
+
+    ``step`` holds the model, optimizer, schedule and gradient scaler;
+    ``history`` and ``config`` (a dataclass) are stored as plain data,
+    ``generator`` is the training loader's, ``best`` the early-stopping state.
+    """
+    save_checkpoint(
+        path,
+        {
+            "model": step.model.state_dict(),
+            "optimizer": step.optimizer.state_dict(),
+            "scheduler": step.scheduler.state_dict(),
+            "scaler": step.scaler.state_dict(),
+            "epoch": epoch,
+            "history": history,
+            "config": {
+                k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
+            },
+            "rng": get_rng_state(generator),
+            "best": best,
+        },
+    )
+
+
+def load_training_state(
+    path: str | os.PathLike, step: TrainStep, generator: torch.Generator | None
+) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Load ``path`` into ``step`` and the random states; return (epochs done, history, best)."""
+    state = load_checkpoint(path)
+    missing = {"model", "optimizer", "scheduler", "epoch", "history", "rng"} - set(state)
+    if missing:
+        raise ValueError(
+            f"checkpoint {str(path)!r} lacks {sorted(missing)}: it was not written by fit()"
+        )
+    try:
+        step.model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        first = str(err).splitlines()
+        detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
+        raise ValueError(
+            f"checkpoint {str(path)!r} was saved from a different architecture "
+            f"than this model: {detail}"
+        ) from err
+    step.optimizer.load_state_dict(state["optimizer"])
+    step.scheduler.load_state_dict(state["scheduler"])
+    if "scaler" in state:
+        step.scaler.load_state_dict(state["scaler"])
+    set_rng_state(state["rng"], generator)
+    best = state.get("best") or {"loss": float("inf"), "state": None}
+    return int(state["epoch"]), state["history"], best

@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from ._checks import check_bool, check_choice, check_int, check_number, check_tensor
+from ._checks import check, check_as, check_int, check_number, check_tensor
 from .runtime import seed_worker
 
 __all__ = [
@@ -75,12 +75,9 @@ class ImageDataset(Dataset):
         transform: Callable[[Tensor], Tensor] | None = None,
         classes: list[str] | None = None,
     ) -> None:
-        check_tensor("X", X, ndim=4, floating=True)
-        check_tensor("y", y, ndim=1)
-        if len(X) != len(y):
+        check(X=X, transform=transform)
+        if check_tensor("y", y, ndim=1).shape != X.shape[:1]:
             raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-        if transform is not None and not callable(transform):
-            raise TypeError(f"transform must be callable or None, got {type(transform).__name__}")
         self.X, self.y, self.transform = X, y.long(), transform
         self.classes = (
             classes if classes is not None else [str(c) for c in range(int(y.max()) + 1)]
@@ -97,7 +94,7 @@ class ImageDataset(Dataset):
 
     def with_transform(self, transform: Callable[[Tensor], Tensor] | None) -> ImageDataset:
         """The same images and labels with another transform (no copy)."""
-        return ImageDataset(self.X, self.y, transform, self.classes)
+        return ImageDataset(self.X, self.y, check(transform=transform), self.classes)
 
 
 @dataclass
@@ -128,7 +125,7 @@ def channel_stats(X: Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     Compute them on the training split only: using test images here would
     leak information about the test set into training.
     """
-    check_tensor("X", X, ndim=4, floating=True)
+    check(X=X)
     mean = X.mean(dim=(0, 2, 3))
     std = X.std(dim=(0, 2, 3))
     return tuple(float(m) for m in mean), tuple(float(s) for s in std)
@@ -149,8 +146,7 @@ def digits_augmentation(degrees: float = 10.0, translate: float = 0.1) -> v2.Tra
     No flips and no large rotations: a mirrored 2 or an upside-down 6 is
     another digit, or none (chapter 5 shows it).
     """
-    check_number("degrees", degrees, min_value=0, max_value=45)
-    check_number("translate", translate, min_value=0, max_value=0.5)
+    check(degrees=degrees, translate=translate)
     # bilinear, not RandomAffine's default nearest neighbour: chapter 5's lesson on
     # resampling holds for augmentation too
     return v2.RandomAffine(
@@ -208,9 +204,7 @@ def load_digits(
     from sklearn import datasets
 
     size = check_int("size", size, min_value=4, max_value=256)
-    seed = check_int("seed", seed, min_value=0)
-    check_choice("normalize", normalize, ["mean_std", "zero_one", "minus_one_one"])
-    check_bool("augment", augment)
+    check(seed=seed, normalize=normalize, augment=augment)
     digits = datasets.load_digits()
     X = (
         torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
@@ -254,10 +248,8 @@ def cifar10(
     """
     from torchvision.datasets import CIFAR10
 
-    if not isinstance(root, (str, Path)):
-        raise TypeError(f"root must be a path (str or pathlib.Path), got {type(root).__name__}")
-    check_bool("train", train)
-    check_bool("download", download)
+    check_as("path", "root", root)
+    check(train=train, download=download)
     folder = Path(root).expanduser() / CIFAR10.base_folder
     if not download and not folder.is_dir():
         raise FileNotFoundError(
@@ -293,8 +285,7 @@ def load_cifar10(
     """
     from torch.utils.data import Subset
 
-    check_bool("augment", augment)
-    seed = check_int("seed", seed, min_value=0)
+    check(augment=augment, seed=seed)
     train_raw = cifar10(root, train=True, download=download)
     test_raw = cifar10(root, train=False, download=download)
     y_all = torch.as_tensor(train_raw.targets)
@@ -357,12 +348,9 @@ def make_loaders(
             f"splits must be a DataSplits (from load_digits or load_cifar10), "
             f"got {type(splits).__name__}"
         )
-    batch_size = check_int("batch_size", batch_size, min_value=1)
-    seed = check_int("seed", seed, min_value=0)
-    num_workers = check_int("num_workers", num_workers, min_value=0)
-    eval_batch_size = check_int(
-        "eval_batch_size", eval_batch_size or max(batch_size, 256), min_value=1
-    )
+    check(batch_size=batch_size, seed=seed, num_workers=num_workers)
+    eval_batch_size = eval_batch_size or max(batch_size, 256)
+    check_as("batch_size", "eval_batch_size", eval_batch_size)
     generator = torch.Generator().manual_seed(seed)
     common = dict(
         num_workers=num_workers,
@@ -398,8 +386,8 @@ def per_class_indices(
 ) -> Tensor:
     """Sorted indices of ``per_class`` randomly chosen examples of every class (seeded)."""
     check_tensor("y", y, ndim=1)
-    per_class = check_int("per_class", per_class, min_value=1)
-    g = torch.Generator().manual_seed(check_int("seed", seed, min_value=0))
+    check(per_class=per_class, seed=seed)
+    g = torch.Generator().manual_seed(seed)
     chosen = []
     for c in range(num_classes if num_classes is not None else int(y.max()) + 1):
         idx = torch.nonzero(y == c).flatten()

@@ -27,8 +27,12 @@ on whole batches; it differs from DDP only through those batch statistics.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m resnet_utils.ddp runs the command line only: the
+    from resnet_utils.cli.ddp import main  # module itself is imported once, by the command
+
+    raise SystemExit(main())
+
 import os
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -40,11 +44,9 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from . import cli
-from ._checks import check_int, check_number
-from .runtime import PRECISIONS
+from ._checks import check_as, check_fields
 
-__all__ = ["DDPConfig", "shard_loader", "train", "main"]
+__all__ = ["DDPConfig", "shard_loader", "train"]
 
 
 @dataclass
@@ -64,19 +66,7 @@ class DDPConfig:
     channels_last: bool = False
 
     def __post_init__(self) -> None:
-        from ._checks import check_bool, check_choice
-        from .models import check_arch
-
-        check_arch(self.arch)
-        check_int("width", self.width, min_value=1)
-        check_int("image_size", self.image_size, min_value=8)
-        check_int("num_epochs", self.num_epochs, min_value=1)
-        check_int("global_batch_size", self.global_batch_size, min_value=1)
-        check_number("lr", self.lr, min_value=0, min_inclusive=False)
-        check_number("momentum", self.momentum, min_value=0, max_value=1)
-        check_int("seed", self.seed, min_value=0)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_bool("channels_last", self.channels_last)
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
 
 
 def shard_loader(
@@ -132,7 +122,7 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
 
     if not isinstance(config, DDPConfig):
         raise TypeError(f"config must be a DDPConfig, got {type(config).__name__}")
-    check_int("shards", shards, min_value=1)
+    check_as("batch_size", "shards", shards)
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     pieces = world if distributed else shards
@@ -211,81 +201,3 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
         "train_seconds": seconds,
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
     }
-
-
-def build_parser():
-    d = DDPConfig
-    p = cli.parser(
-        "ddp",
-        "Data-parallel training on the digits with DistributedDataParallel. "
-        "Start it with torchrun (e.g. torchrun --standalone --nproc_per_node 2 -m "
-        "resnet_utils.ddp); run alone, it is the single-process reference.",
-        save="rank 0 saves the final weights here (a state_dict, torch.save)",
-    )
-    p.add_argument("--arch", default=d.arch)
-    p.add_argument("--width", type=cli.positive(int), default=d.width)
-    p.add_argument("--num-epochs", type=cli.positive(int), default=d.num_epochs)
-    p.add_argument("--global-batch-size", type=cli.positive(int), default=d.global_batch_size)
-    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
-    p.add_argument(
-        "--shards",
-        type=cli.positive(int),
-        default=1,
-        help="without torchrun: split each global batch into this many shards "
-        "(2 = what 2 ranks do)",
-    )
-    return p
-
-
-def _run(args) -> int:
-    from .runtime import resolve_device
-
-    launched = "RANK" in os.environ and "WORLD_SIZE" in os.environ  # set by torchrun
-    config = DDPConfig(
-        arch=args.arch,
-        width=args.width,
-        num_epochs=args.num_epochs,
-        global_batch_size=args.global_batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device,
-        precision=args.precision,
-        channels_last=args.channels_last,
-    )
-    if launched and args.shards != 1:
-        raise ValueError(
-            "--shards is for the single-process reference; under torchrun the ranks are the shards"
-        )
-    if launched:
-        cuda = resolve_device(config.device).type == "cuda"
-        dist.init_process_group("nccl" if cuda else "gloo")
-    try:
-        result = train(config, shards=args.shards)
-    finally:
-        if launched:
-            dist.destroy_process_group()
-    if result["distributed"] and int(os.environ["RANK"]) != 0:
-        return 0
-    cli.save_weights(args.save, result.pop("state_dict"))
-    result.pop("config")
-    if not args.quiet:
-        how = (
-            f"{result['world_size']} ranks ({result['backend']})"
-            if result["distributed"]
-            else f"1 process, {result['shards']} shard(s) per batch"
-        )
-        print(
-            f"{how}: test accuracy {result['test_accuracy']:.4f} after "
-            f"{config.num_epochs} epochs ({result['train_seconds']:.1f} s)"
-        )
-    cli.write_json(args.json, "ddp", config, result)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point (one per rank under torchrun); returns the exit status."""
-    return cli.run(build_parser(), _run, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

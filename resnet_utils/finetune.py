@@ -3,12 +3,9 @@
 Chapter 9. Loading torchvision's ImageNet weights into our models (through
 torch hub's cache, so it works offline once the file is there), replacing
 the classifier head, freezing the backbone for a linear probe, and
-discriminative learning rates for full fine-tuning. The command line runs the
-chapter's main experiment::
-
-    python -m resnet_utils.finetune --seed 0 --json out.json
-
-It pretrains a ResNet on the unlabelled training half of the digits
+discriminative learning rates for full fine-tuning. The chapter's main
+experiment, also ``python -m resnet_utils.finetune`` (:mod:`resnet_utils.cli.finetune`),
+pretrains a ResNet on the unlabelled training half of the digits
 (contrastive, with nearest-neighbour partners: :mod:`resnet_utils.pretrain`), then compares training from
 scratch, a linear probe and full fine-tuning with 1, 3 and 10 labelled images
 per class, on the 899 test digits.
@@ -16,11 +13,15 @@ per class, on the 899 test digits.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m resnet_utils.finetune runs the command line only: the
+    from resnet_utils.cli.finetune import main  # module itself is imported once, by the command
+
+    raise SystemExit(main())
+
 import copy
 import math
 import os
 import pickle
-import sys
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -30,10 +31,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check_bool, check_choice, check_int, check_number
+from ._checks import check, check_as, check_fields, check_number
 from .checkpoint import load_checkpoint, save_checkpoint
-from .models import build_model, check_arch
-from .runtime import PRECISIONS
+from .models import build_model, rebuild
 
 __all__ = [
     "IMAGENET_WEIGHTS",
@@ -46,7 +46,6 @@ __all__ = [
     "TransferConfig",
     "pretrain_digits",
     "transfer_experiment",
-    "main",
 ]
 
 FORMAT = "resnet_utils.pretrained/1"
@@ -69,7 +68,7 @@ def hub_checkpoint_path(arch: str) -> Path:
     """Where torch hub caches the ImageNet weights of ``arch`` (``$TORCH_HOME/hub/checkpoints``)."""
     weights = _imagenet_weights()
     if arch not in weights:
-        raise ValueError(f"arch must be one of {list(weights)} for ImageNet weights, got {arch!r}")
+        raise ValueError(f"ImageNet weights exist for {list(weights)}, not for arch={arch!r}")
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights[arch].url)
 
 
@@ -87,8 +86,7 @@ def load_pretrained(
 
     All files are read with ``weights_only=True``.
     """
-    if not isinstance(arch, str):
-        raise TypeError(f"arch must be a str such as 'resnet18', got {type(arch).__name__}")
+    check(arch=arch)
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)  # FileNotFoundError / ValueError with the path
         if state.get("format") != FORMAT:
@@ -111,8 +109,7 @@ def load_pretrained(
     if weights != "imagenet":
         raise ValueError(f"weights must be 'imagenet' (or pass checkpoint=PATH), got {weights!r}")
     table = _imagenet_weights()
-    if arch not in table:
-        raise ValueError(f"ImageNet weights exist for {list(table)}, not for arch={arch!r}")
+    hub_checkpoint_path(arch)  # a clear error for an arch without ImageNet weights
     try:
         state = table[arch].get_state_dict(progress=True, check_hash=True, weights_only=True)
     except (OSError, ValueError) as err:  # URLError is an OSError
@@ -135,9 +132,8 @@ def save_pretrained(
     model: nn.Module, path: str | os.PathLike, arch: str, in_channels: int, width: int = 16
 ) -> None:
     """Save ``model``'s weights with what :func:`load_pretrained` needs to rebuild it."""
-    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError("model must be a ResNet from resnet_utils.models (with a Linear `fc`)")
-    check_arch(arch)
+    check_as("classifier", "model", model)
+    check(arch=arch, in_channels=in_channels, width=width)
     save_checkpoint(
         path,
         {
@@ -151,17 +147,10 @@ def save_pretrained(
     )
 
 
-def _check_classifier(model: object) -> None:
-    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError(
-            "model must have a Linear classifier `fc` (a ResNet from resnet_utils.models)"
-        )
-
-
 def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     """Give ``model`` a new, randomly initialised ``fc`` with ``num_classes`` outputs (in place)."""
-    _check_classifier(model)
-    check_int("num_classes", num_classes, min_value=1)
+    check_as("classifier", "model", model)
+    check(num_classes=num_classes)
     model.fc = nn.Linear(model.fc.in_features, num_classes).to(model.fc.weight.device)
     return model
 
@@ -178,9 +167,7 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
     """
     from torchvision.ops import FrozenBatchNorm2d
 
-    from .models import rebuild
-
-    _check_classifier(model)
+    check_as("classifier", "model", model)
     frozen = rebuild(model, FrozenBatchNorm2d)
     for name, p in frozen.named_parameters():
         p.requires_grad = name.startswith("fc.")
@@ -189,9 +176,9 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
 
 def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[dict[str, Any]]:
     """Optimizer groups with a smaller learning rate for the pretrained backbone than for the new head."""
-    _check_classifier(model)
+    check_as("classifier", "model", model)
     check_number("backbone_lr", backbone_lr, min_value=0)
-    check_number("head_lr", head_lr, min_value=0, min_inclusive=False)
+    check_as("lr", "head_lr", head_lr)
     head = [p for n, p in model.named_parameters() if n.startswith("fc.") and p.requires_grad]
     backbone = [
         p for n, p in model.named_parameters() if not n.startswith("fc.") and p.requires_grad
@@ -233,19 +220,8 @@ class TransferConfig:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        check_choice("precision", self.precision, PRECISIONS)
-        check_bool("channels_last", self.channels_last)
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
         self.labels_per_class = tuple(self.labels_per_class)
-        if not self.labels_per_class:
-            raise ValueError("labels_per_class must list at least one budget, e.g. (1, 3, 10)")
-        for k in self.labels_per_class:
-            check_int("labels_per_class", k, min_value=1, max_value=50)
-        check_int("pretrain_epochs", self.pretrain_epochs, min_value=1)
-        check_int("neighbours", self.neighbours, min_value=0, max_value=100)
-        check_int("steps", self.steps, min_value=1)
-        check_number("lr", self.lr, min_value=0, min_inclusive=False)
-        check_number("backbone_lr_factor", self.backbone_lr_factor, min_value=0)
-        check_arch(self.arch)
 
 
 def _downstream(
@@ -326,10 +302,8 @@ def transfer_experiment(
     config = config if config is not None else TransferConfig()
     if not isinstance(config, TransferConfig):
         raise TypeError(f"config must be a TransferConfig, got {type(config).__name__}")
-    if pretrained is not None and not isinstance(getattr(pretrained, "fc", None), nn.Linear):
-        raise TypeError(
-            "pretrained must be a ResNet from resnet_utils.models (with a Linear `fc`)"
-        )
+    if pretrained is not None:
+        check_as("classifier", "pretrained", pretrained)
     result: dict[str, Any] = {
         "config": asdict(config),
         "labels_per_class": list(config.labels_per_class),
@@ -358,86 +332,3 @@ def transfer_experiment(
         result[f"{name}_accuracy"] = curves[name][0]
     result["versions"] = versions()
     return result
-
-
-def build_parser():
-    from . import cli
-
-    d = TransferConfig
-    p = cli.parser(
-        "finetune",
-        "Pretrain on unlabelled digits, then compare scratch, linear "
-        "probe and fine-tuning with few labels. Writes the result as JSON.",
-        save="also save the pretrained model here (save_pretrained)",
-    )
-    p.add_argument("--labels-per-class", type=cli.positive(int), nargs="+", default=[1, 3, 10])
-    p.add_argument("--pretrain-epochs", type=cli.positive(int), default=d.pretrain_epochs)
-    p.add_argument(
-        "--neighbours",
-        type=int,
-        default=d.neighbours,
-        help="pretraining partners: one of each image's k nearest neighbours "
-        "(0: the image itself)",
-    )
-    p.add_argument(
-        "--steps",
-        type=cli.positive(int),
-        default=d.steps,
-        help="optimizer steps per downstream run",
-    )
-    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
-    p.add_argument("--arch", default=d.arch)
-    p.add_argument(
-        "--pretrained", metavar="PATH", help="skip pretraining: load this save_pretrained file"
-    )
-    return p
-
-
-def _run(args) -> int:
-    from . import cli
-    from .runtime import resolve_device
-
-    resolve_device(args.device)
-    config = TransferConfig(
-        arch=args.arch,
-        labels_per_class=tuple(args.labels_per_class),
-        pretrain_epochs=args.pretrain_epochs,
-        neighbours=args.neighbours,
-        steps=args.steps,
-        lr=args.lr,
-        seed=args.seed,
-        device=args.device,
-        precision=args.precision,
-        channels_last=args.channels_last,
-        progress=not args.quiet,
-    )
-    extra: dict[str, Any] = {}
-    if args.pretrained:
-        pretrained = load_pretrained(args.arch, checkpoint=args.pretrained)
-    else:
-        pretrained, history = pretrain_digits(config)
-        extra = {"pretrain_loss": history.loss, "pretrain_seconds": history.seconds}
-        if args.save:
-            save_pretrained(pretrained, args.save, args.arch, in_channels=1, width=config.width)
-    result = {**transfer_experiment(config, pretrained), **extra}
-    c = result["curves"]
-    for i, k in enumerate(result["labels_per_class"]):
-        print(
-            f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  "
-            f"linear probe {c['linear_probe'][i]:.3f}  fine-tune {c['finetune'][i]:.3f}"
-        )
-    result.pop("config")
-    result.pop("versions")
-    cli.write_json(args.json, "finetune", config, result)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m resnet_utils.finetune``; returns the exit status."""
-    from . import cli
-
-    return cli.run(build_parser(), _run, argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

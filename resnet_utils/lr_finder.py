@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_int, check_number
+from ._checks import check, check_int, check_number
 from .runtime import resolve_device, seed_everything
 from .step import TrainStep
 
@@ -42,13 +42,7 @@ def lr_range_test(
         ``(lrs, losses)``: the learning rate and the smoothed loss of every
         step taken.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(train_loader, DataLoader):
-        raise TypeError(
-            f"train_loader must be a torch.utils.data.DataLoader, "
-            f"got {type(train_loader).__name__}"
-        )
+    check(model=model, train_loader=train_loader)
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches: the training set is empty")
     min_lr = check_number("min_lr", min_lr, min_value=0, min_inclusive=False)

@@ -14,11 +14,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ._checks import check, check_as
 from .runtime import eval_mode, resolve_device
 
 __all__ = [
     "accuracy",
     "predict",
+    "labels_and_probs",
     "classification_metrics",
     "reliability_curve",
     "expected_calibration_error",
@@ -47,17 +49,11 @@ def accuracy(y_true, y_pred) -> float:
     y_pred = _as_numpy("y_pred", y_pred)
     if y_pred.ndim == 2:
         y_pred = y_pred.argmax(axis=1)
-    if y_true.ndim != 1 or y_pred.ndim != 1:
+    if y_true.ndim != 1 or y_pred.ndim != 1 or len(y_true) != len(y_pred) or not len(y_true):
         raise ValueError(
-            f"y_true must be 1-D labels and y_pred 1-D labels or 2-D scores; "
-            f"got shapes {y_true.shape} and {y_pred.shape}"
+            f"y_true must be 1-D labels and y_pred 1-D labels or 2-D scores, of the same "
+            f"length and not empty; got shapes {y_true.shape} and {y_pred.shape}"
         )
-    if len(y_true) != len(y_pred):
-        raise ValueError(
-            f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}"
-        )
-    if len(y_true) == 0:
-        raise ValueError("y_true is empty: accuracy of no predictions is undefined")
     return float((y_true == y_pred).mean())
 
 
@@ -70,12 +66,7 @@ def predict(
     The model is put in eval mode (batch norm uses its running statistics,
     dropout is off) and gradients are not tracked; its mode is restored after.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(loader, DataLoader):
-        raise TypeError(
-            f"loader must be a torch.utils.data.DataLoader, got {type(loader).__name__}"
-        )
+    check(model=model, loader=loader)
     device = resolve_device(device)
     model.to(device)
     labels, probs = [], []
@@ -87,23 +78,21 @@ def predict(
     return torch.cat(labels).numpy(), torch.cat(probs).numpy()
 
 
-def _check_labels_probs(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
+def labels_and_probs(y_true, y_prob) -> tuple[np.ndarray, np.ndarray]:
+    """``y_true`` as integer labels ``(N,)`` and ``y_prob`` as probabilities ``(N, C)``, checked.
+
+    What every metric of probabilities (and the threshold explorer) accepts:
+    arrays or tensors, ``C >= 2`` columns in [0, 1], labels in ``0..C-1``.
+    """
     y_true = _as_numpy("y_true", y_true)
     y_prob = _as_numpy("y_prob", y_prob).astype(np.float64)
-    if y_prob.ndim != 2:
+    shapes = (y_true.ndim, y_prob.ndim, len(y_prob) - len(y_true), len(y_true) > 0)
+    if shapes != (1, 2, 0, True) or y_prob.shape[1] < 2:
         raise ValueError(
-            f"y_prob must be 2-D (N, num_classes) class probabilities, got shape {y_prob.shape}"
+            f"y_true must be 1-D labels and y_prob 2-D (N, num_classes) class probabilities "
+            f"with at least 2 columns, of the same length and not empty; got shapes "
+            f"{y_true.shape} and {y_prob.shape}"
         )
-    if y_true.ndim != 1:
-        raise ValueError(f"y_true must be 1-D labels, got shape {y_true.shape}")
-    if len(y_true) != len(y_prob):
-        raise ValueError(
-            f"y_true and y_prob must have the same length, got {len(y_true)} and {len(y_prob)}"
-        )
-    if len(y_true) == 0:
-        raise ValueError("y_true is empty")
-    if y_prob.shape[1] < 2:
-        raise ValueError(f"y_prob needs at least 2 columns (classes), got {y_prob.shape[1]}")
     if not np.issubdtype(y_true.dtype, np.integer):
         if not np.all(np.equal(np.mod(y_true, 1), 0)):
             raise ValueError("y_true must hold integer class labels")
@@ -134,7 +123,7 @@ def classification_metrics(y_true, y_prob) -> dict:
     from sklearn import metrics as skm
     from sklearn.preprocessing import label_binarize
 
-    y_true, y_prob = _check_labels_probs(y_true, y_prob)
+    y_true, y_prob = labels_and_probs(y_true, y_prob)
     k = y_prob.shape[1]
     labels = np.arange(k)
     y_pred = y_prob.argmax(axis=1)
@@ -181,9 +170,8 @@ def reliability_curve(
     Confidence is the probability of the predicted class; bins split [0, 1]
     into ``n_bins`` equal intervals. Empty bins have NaN confidence/accuracy.
     """
-    y_true, y_prob = _check_labels_probs(y_true, y_prob)
-    if not isinstance(n_bins, int) or isinstance(n_bins, bool) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+    y_true, y_prob = labels_and_probs(y_true, y_prob)
+    check(n_bins=n_bins)
     confidence = y_prob.max(axis=1)
     correct = (y_prob.argmax(axis=1) == y_true).astype(float)
     # confidence 1.0 goes to the last bin
@@ -204,12 +192,7 @@ def expected_calibration_error(y_true, y_prob, n_bins: int = 15) -> float:
 
 def apply_temperature(y_prob, temperature: float) -> np.ndarray:
     """Rescale probabilities as ``softmax(log(p) / T)``; equal to ``softmax(logits / T)``."""
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, (int, float))
-        or not temperature > 0
-    ):
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+    check(temperature=temperature)
     y_prob = _as_numpy("y_prob", y_prob).astype(np.float64)
     logp = np.log(np.clip(y_prob, 1e-300, 1.0)) / temperature
     logp -= logp.max(axis=1, keepdims=True)
@@ -226,7 +209,7 @@ def fit_temperature(y_true, y_prob) -> float:
     """
     from scipy.optimize import minimize_scalar
 
-    y_true, y_prob = _check_labels_probs(y_true, y_prob)
+    y_true, y_prob = labels_and_probs(y_true, y_prob)
     logp = np.log(np.clip(y_prob, 1e-300, 1.0))
 
     def nll(log_t: float) -> float:
@@ -259,12 +242,8 @@ def bootstrap_ci(
             f"y_true and y_pred must be non-empty and of the same length, "
             f"got {len(y_true)} and {len(y_pred)}"
         )
-    if not callable(metric):
-        raise TypeError(f"metric must be callable, got {type(metric).__name__}")
-    if not isinstance(n_boot, int) or isinstance(n_boot, bool) or n_boot < 10:
-        raise ValueError(f"n_boot must be an int >= 10, got {n_boot!r}")
-    if not isinstance(level, float) or not 0 < level < 1:
-        raise ValueError(f"level must be a float in (0, 1), got {level!r}")
+    check_as("loss_fn", "metric", metric)  # callable
+    check(n_boot=n_boot, level=level, seed=seed)
     result = bootstrap(
         (np.arange(len(y_true)),),
         lambda idx: metric(y_true[idx], y_pred[idx]),

@@ -2,9 +2,14 @@
 
 Chapters 2, 3 and 4 teach from this file; chapter 9 loads pretrained weights
 into it. It follows ``torchvision/models/resnet.py`` in order and in names
-(``conv1, bn1, relu, maxpool, layer1..layer4, avgpool, fc``; ``downsample``
-for the projection shortcut), so that torchvision's state dicts load key for
-key with ``strict=True`` and give the same outputs.
+(``conv3x3``/``conv1x1``, the blocks, one stage builder ``_make_layer``,
+``ResNet``, then thin builders; attributes ``conv1, bn1, relu, maxpool,
+layer1..layer4, avgpool, fc`` and ``downsample`` for the projection
+shortcut), so that torchvision's state dicts load key for key with
+``strict=True`` and give the same outputs. The plain network
+(``residual=False``), the pre-activation block (``preact=True``) and the
+normalisation (``norm_layer``) are arguments, as in torchvision. Looking
+inside a network (shapes, blocks, features) is :mod:`resnet_utils.explain`'s.
 
 References
     He, Zhang, Ren, Sun (2016). Deep Residual Learning for Image Recognition.
@@ -27,8 +32,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ._checks import check_bool, check_choice, check_int
-from .runtime import eval_mode
+from ._checks import check, check_int
 
 __all__ = [
     "conv3x3",
@@ -48,11 +52,9 @@ __all__ = [
     "build_model",
     "ARCHITECTURES",
     "check_arch",
+    "check_depth",
     "rebuild",
     "NormLayer",
-    "trace_shapes",
-    "residual_blocks",
-    "backbone_features",
 ]
 
 
@@ -76,14 +78,6 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
 
-def _check_block(inplanes: int, planes: int, stride: int, residual: bool) -> bool:
-    """The arguments every block checks (Basic, Bottleneck, PreAct); returns ``residual``."""
-    check_int("inplanes", inplanes, min_value=1)
-    check_int("planes", planes, min_value=1)
-    check_int("stride", stride, min_value=1)
-    return check_bool("residual", residual)
-
-
 class BasicBlock(nn.Module):
     """Two 3x3 conv + BN layers and a shortcut: ``relu(F(x) + shortcut(x))``.
 
@@ -91,7 +85,9 @@ class BasicBlock(nn.Module):
     shortcut used when the shape changes (``None`` means the identity).
     With ``residual=False`` the block is the "plain" block of He et al.'s
     Fig. 3 (middle): the same layers and no shortcut at all. ``norm_layer``
-    makes the normalisation layers (see :data:`NormLayer`).
+    makes the normalisation layers (see :data:`NormLayer`). A block trusts
+    its arguments: the network that builds it (or :class:`ResidualBlock`)
+    has checked them.
     """
 
     expansion: int = 1
@@ -106,7 +102,7 @@ class BasicBlock(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        self.residual = _check_block(inplanes, planes, stride, residual)
+        self.residual = residual
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = _norm(norm_layer, planes)
         self.relu = nn.ReLU(inplace=True)
@@ -143,7 +139,7 @@ class Bottleneck(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        self.residual = _check_block(inplanes, planes, stride, residual)
+        self.residual = residual
         width = planes
         self.conv1 = conv1x1(inplanes, width)
         self.bn1 = _norm(norm_layer, width)
@@ -189,7 +185,7 @@ class PreActBlock(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        self.residual = _check_block(inplanes, planes, stride, residual)
+        self.residual = residual
         self.bn1 = _norm(norm_layer, inplanes)
         self.relu = nn.ReLU()  # not in place: x itself travels on along the shortcut
         self.conv1 = conv3x3(inplanes, planes, stride)
@@ -226,9 +222,7 @@ class ResidualBlock(BasicBlock):
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1) -> None:
-        check_int("in_channels", in_channels, min_value=1)
-        check_int("out_channels", out_channels, min_value=1)
-        check_int("stride", stride, min_value=1)
+        check(in_channels=in_channels, out_channels=out_channels, stride=stride)
         downsample = None
         if stride != 1 or in_channels != out_channels:
             downsample = _projection(in_channels, out_channels, stride)
@@ -244,9 +238,7 @@ class PadShortcut(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()
-        self.in_channels = check_int("in_channels", in_channels, min_value=1)
-        self.out_channels = check_int("out_channels", out_channels, min_value=in_channels)
-        self.stride = check_int("stride", stride, min_value=1)
+        self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
 
     def forward(self, x: Tensor) -> Tensor:
         x = x[:, :, :: self.stride, :: self.stride]  # (N, C_in, H/s, W/s)
@@ -256,6 +248,58 @@ class PadShortcut(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, stride={self.stride}"
+
+
+Block = type[BasicBlock] | type[Bottleneck] | type[PreActBlock]
+
+
+def _make_layer(
+    block: Block,
+    inplanes: int,
+    planes: int,
+    blocks: int,
+    stride: int = 1,
+    *,
+    residual: bool = True,
+    norm_layer: NormLayer = nn.BatchNorm2d,
+    shortcut: str = "B",
+) -> nn.Sequential:
+    """One stage: ``blocks`` blocks of ``planes`` channels (times ``block.expansion``), the
+    first with ``stride`` and, where the shape changes, a shortcut that matches it.
+
+    The shortcut is He et al.'s option B, a 1x1 projection with batch norm
+    (a bare 1x1 convolution before a pre-activation block, whose ``bn1``
+    normalises next), or option A (``shortcut="A"``, :class:`PadShortcut`).
+    ImageNet ResNets and the CIFAR family are built from the same stages.
+    """
+    out = planes * block.expansion
+    downsample: nn.Module | None = None
+    if residual and (stride != 1 or inplanes != out):
+        if shortcut == "A":
+            downsample = PadShortcut(inplanes, out, stride)
+        elif block is PreActBlock:  # He et al. 2016b: a bare 1x1 conv, the next block normalises
+            downsample = conv1x1(inplanes, out, stride)
+        else:
+            downsample = _projection(inplanes, out, stride, norm_layer)
+    first = block(inplanes, planes, stride, downsample, residual=residual, norm_layer=norm_layer)
+    rest = [block(out, planes, residual=residual, norm_layer=norm_layer) for _ in range(1, blocks)]
+    return nn.Sequential(first, *rest)
+
+
+def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
+    """torchvision's initialisation: He (fan_out) for convs, BN to (1, 0)."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+    if zero_init_residual:
+        for m in model.modules():
+            # A plain block has no shortcut: zeroing its branch would cut the network.
+            last = m.bn3 if isinstance(m, Bottleneck) else getattr(m, "bn2", None)
+            if isinstance(m, (BasicBlock, Bottleneck)) and m.residual:
+                nn.init.constant_(last.weight, 0)
 
 
 class ResNet(nn.Module):
@@ -284,63 +328,26 @@ class ResNet(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        # How this model was built: rebuild it with another norm_layer (freeze_backbone).
-        self.spec: dict[str, Any] = dict(
-            block=block,
-            layers=list(layers),
-            num_classes=num_classes,
-            in_channels=in_channels,
-            zero_init_residual=zero_init_residual,
-            residual=residual,
+        _check_network(num_classes, in_channels, residual, zero_init_residual, norm_layer)
+        # how it was built, for rebuild (another norm_layer; fine-tuning freezes batch norm)
+        self.spec = dict(
+            block=block, layers=list(layers), in_channels=in_channels, residual=residual
         )
-        self.norm_layer = norm_layer
-        if block not in (BasicBlock, Bottleneck):
-            raise TypeError(f"block must be BasicBlock or Bottleneck, got {block!r}")
-        if len(layers) != 4:
-            raise ValueError(f"layers must list 4 stage depths, got {layers!r}")
-        for i, n in enumerate(layers):
-            check_int(f"layers[{i}]", n, min_value=1)
-        check_int("num_classes", num_classes, min_value=1)
-        check_int("in_channels", in_channels, min_value=1)
-        check_bool("zero_init_residual", zero_init_residual)
-        self.residual = check_bool("residual", residual)
-        self.inplanes = 64
+        if len(layers) != 4 or not all(isinstance(n, int) and n >= 1 for n in layers):
+            raise ValueError(f"layers must list 4 stage depths (ints >= 1), got {layers!r}")
+        stage = dict(residual=residual, norm_layer=norm_layer)
+        e, self.residual = block.expansion, residual
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = _norm(norm_layer, 64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0])
-        self.layer2 = self._make_layer(block, 128, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 256, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
+        self.layer1 = _make_layer(block, 64, 64, layers[0], **stage)
+        self.layer2 = _make_layer(block, 64 * e, 128, layers[1], stride=2, **stage)
+        self.layer3 = _make_layer(block, 128 * e, 256, layers[2], stride=2, **stage)
+        self.layer4 = _make_layer(block, 256 * e, 512, layers[3], stride=2, **stage)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.fc = nn.Linear(512 * block.expansion, num_classes)
+        self.fc = nn.Linear(512 * e, num_classes)
         _init_weights(self, zero_init_residual)
-
-    def _make_layer(
-        self, block: type[BasicBlock] | type[Bottleneck], planes: int, blocks: int, stride: int = 1
-    ) -> nn.Sequential:
-        downsample = None
-        if self.residual and (stride != 1 or self.inplanes != planes * block.expansion):
-            downsample = _projection(
-                self.inplanes, planes * block.expansion, stride, self.norm_layer
-            )
-        layers = [
-            block(
-                self.inplanes,
-                planes,
-                stride,
-                downsample,
-                residual=self.residual,
-                norm_layer=self.norm_layer,
-            )
-        ]
-        self.inplanes = planes * block.expansion
-        layers += [
-            block(self.inplanes, planes, residual=self.residual, norm_layer=self.norm_layer)
-            for _ in range(1, blocks)
-        ]
-        return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
@@ -352,25 +359,20 @@ class ResNet(nn.Module):
         return self.fc(x)  # (N, num_classes)
 
 
-def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
-    """torchvision's initialisation: He (fan_out) for convs, BN to (1, 0)."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.constant_(m.weight, 1)
-            nn.init.constant_(m.bias, 0)
-    if zero_init_residual:
-        for m in model.modules():
-            # A plain block has no shortcut: zeroing its branch would cut the network.
-            last = m.bn3 if isinstance(m, Bottleneck) else getattr(m, "bn2", None)
-            if isinstance(m, (BasicBlock, Bottleneck)) and m.residual:
-                if getattr(last, "weight", None) is None:
-                    raise ValueError(
-                        "zero_init_residual needs a norm_layer with a weight "
-                        "(batch norm), not norm_layer=None"
-                    )
-                nn.init.constant_(last.weight, 0)
+def _check_network(
+    num_classes: Any, in_channels: Any, residual: Any, zero_init_residual: Any, norm_layer: Any
+) -> None:
+    """What a network checks of the arguments every ResNet shares (its blocks check nothing)."""
+    check(
+        num_classes=num_classes,
+        in_channels=in_channels,
+        residual=residual,
+        zero_init_residual=zero_init_residual,
+    )
+    if zero_init_residual and norm_layer is None:
+        raise ValueError(
+            "zero_init_residual needs a norm_layer with a weight (batch norm), not norm_layer=None"
+        )
 
 
 def resnet18(num_classes: int = 1000, **kwargs) -> ResNet:
@@ -394,12 +396,24 @@ class CifarResNet(nn.Module):
     A 3x3 conv with ``width`` filters, then three stages of ``n`` basic blocks
     with ``width``, ``2*width`` and ``4*width`` filters (16/32/64 in the
     paper), the last two starting with stride 2, then global average pooling
-    and a linear layer. Build it with :func:`cifar_resnet`.
+    and a linear layer (:func:`cifar_resnet` builds it by depth).
+
+    ``residual=False`` gives the plain network of the same depth (no shortcut
+    anywhere). ``shortcut="A"`` (the paper's choice for CIFAR) pads with zeros
+    and adds no parameters, matching Table 6: 0.27M parameters for ResNet-20;
+    ``"B"`` uses 1x1 projections. ``width`` scales all three stages.
+    ``norm_layer=None`` removes batch normalisation everywhere (the
+    convolutions keep the He initialisation below, which then matters).
 
     With ``preact=True`` it is He et al. (2016b)'s pre-activation network:
     ``conv1`` alone (no batch norm or ReLU after it), stages of
-    :class:`PreActBlock`, then ``bn_final`` and ``relu_final`` before the pooling. The
-    same layers, rearranged: with option A it has exactly as many parameters.
+    :class:`PreActBlock`, then ``bn_final`` and ``relu_final`` before the
+    pooling. The same layers, rearranged: with option A it has exactly as
+    many parameters (1.7M for ResNet-110).
+
+    Every convolution starts from He initialisation, ``kaiming_normal_`` with
+    ``mode="fan_out"`` as in torchvision, not from PyTorch's ``Conv2d``
+    default; the linear layer keeps PyTorch's default.
     """
 
     def __init__(
@@ -415,76 +429,33 @@ class CifarResNet(nn.Module):
         preact: bool = False,
     ) -> None:
         super().__init__()
-        # How this model was built: rebuild it with another norm_layer (freeze_backbone).
-        self.spec: dict[str, Any] = dict(
-            depth=depth,
-            num_classes=num_classes,
-            in_channels=in_channels,
-            residual=residual,
-            width=width,
-            shortcut=shortcut,
-            zero_init_residual=zero_init_residual,
-            preact=preact,
-        )
-        self.norm_layer = norm_layer
-        depth = check_int("depth", depth, min_value=8)
-        if (depth - 2) % 6 != 0:
-            raise ValueError(f"depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}")
-        check_int("num_classes", num_classes, min_value=1)
-        check_int("in_channels", in_channels, min_value=1)
-        check_int("width", width, min_value=1)
-        self.shortcut = check_choice("shortcut", shortcut, ["A", "B"])
-        check_bool("zero_init_residual", zero_init_residual)
-        self.residual = check_bool("residual", residual)
-        self.preact = check_bool("preact", preact)
+        _check_network(num_classes, in_channels, residual, zero_init_residual, norm_layer)
+        check(depth=depth, width=width, shortcut=shortcut, preact=preact)
+        # how it was built, for rebuild (another norm_layer; fine-tuning freezes batch norm)
+        self.spec = dict(depth=depth, in_channels=in_channels, residual=residual, width=width)
+        self.spec.update(shortcut=shortcut, preact=preact)
         if preact and zero_init_residual:
             raise ValueError(
                 "zero_init_residual zeroes the last batch norm of each branch; a "
                 "pre-activation branch ends with a convolution: use preact=False"
             )
-        self.depth = depth
+        self.depth, self.preact, self.residual, self.shortcut = depth, preact, residual, shortcut
         n = (depth - 2) // 6
-        self.inplanes = width
+        block = PreActBlock if preact else BasicBlock
+        stage = dict(residual=residual, norm_layer=norm_layer, shortcut=shortcut)
         self.conv1 = conv3x3(in_channels, width)
         if not preact:
             self.bn1 = _norm(norm_layer, width)
             self.relu = nn.ReLU(inplace=True)
-        self.layer1 = self._make_layer(width, n, stride=1)
-        self.layer2 = self._make_layer(2 * width, n, stride=2)
-        self.layer3 = self._make_layer(4 * width, n, stride=2)
+        self.layer1 = _make_layer(block, width, width, n, stride=1, **stage)
+        self.layer2 = _make_layer(block, width, 2 * width, n, stride=2, **stage)
+        self.layer3 = _make_layer(block, 2 * width, 4 * width, n, stride=2, **stage)
         if preact:  # the last block's sum is not normalised yet: BN and ReLU before pooling
             self.bn_final = _norm(norm_layer, 4 * width)
             self.relu_final = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(4 * width, num_classes)
         _init_weights(self, zero_init_residual)
-
-    def _make_layer(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
-        downsample: nn.Module | None = None
-        if self.residual and (stride != 1 or self.inplanes != planes):
-            if self.shortcut == "A":
-                downsample = PadShortcut(self.inplanes, planes, stride)
-            elif self.preact:  # He et al. 2016b: a bare 1x1 conv, the next block normalises
-                downsample = conv1x1(self.inplanes, planes, stride)
-            else:
-                downsample = _projection(self.inplanes, planes, stride, self.norm_layer)
-        block = PreActBlock if self.preact else BasicBlock
-        layers = [
-            block(
-                self.inplanes,
-                planes,
-                stride,
-                downsample,
-                residual=self.residual,
-                norm_layer=self.norm_layer,
-            )
-        ]
-        self.inplanes = planes
-        layers += [
-            block(planes, planes, residual=self.residual, norm_layer=self.norm_layer)
-            for _ in range(1, blocks)
-        ]
-        return nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)  # (N, w, H, W)
@@ -499,49 +470,16 @@ class CifarResNet(nn.Module):
         return self.fc(x)  # (N, num_classes)
 
 
-def cifar_resnet(
-    depth: int = 20,
-    num_classes: int = 10,
-    in_channels: int = 3,
-    residual: bool = True,
-    width: int = 16,
-    shortcut: Literal["A", "B"] = "A",
-    zero_init_residual: bool = False,
-    norm_layer: NormLayer = nn.BatchNorm2d,
-    preact: bool = False,
-) -> CifarResNet:
-    """Build ResNet-``depth`` of the CIFAR family (20, 32, 44, 56, 110, ...).
-
-    ``residual=False`` gives the plain network of the same depth (no shortcut
-    anywhere). ``shortcut="A"`` (the paper's choice for CIFAR) pads with zeros
-    and adds no parameters, matching Table 6: 0.27M parameters for ResNet-20;
-    ``"B"`` uses 1x1 projections. ``width`` scales all three stages.
-    ``norm_layer=None`` removes batch normalisation everywhere (the
-    convolutions keep the He initialisation below, which then matters).
-    ``preact=True`` builds the pre-activation network of He et al. (2016b),
-    with the same parameter count (1.7M for ResNet-110).
-
-    Every convolution starts from He initialisation, ``kaiming_normal_`` with
-    ``mode="fan_out"`` as in torchvision, not from PyTorch's ``Conv2d``
-    default; the linear layer keeps PyTorch's default.
-    """
-    return CifarResNet(
-        depth,
-        num_classes,
-        in_channels,
-        residual,
-        width,
-        shortcut,
-        zero_init_residual,
-        norm_layer,
-        preact,
-    )
+def cifar_resnet(depth: int = 20, **kwargs: Any) -> CifarResNet:
+    """ResNet-``depth`` of the CIFAR family (20, 32, 44, 56, 110, ...); the other arguments
+    (``num_classes=10``, ``in_channels=3``, ``residual``, ``width=16``, ``shortcut="A"``,
+    ``zero_init_residual``, ``norm_layer``, ``preact``) are :class:`CifarResNet`'s."""
+    return CifarResNet(depth, **kwargs)
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (elements) in ``model``; optionally only trainable ones."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check(model=model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -554,26 +492,37 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 _CIFAR_NAME = re.compile(r"(resnet|plain)(\d+)")
 
 
+def _is_cifar_depth(depth: int) -> bool:
+    """He et al.'s 6n+2: n blocks of two layers in each of three stages, the first conv, fc."""
+    return depth >= 8 and (depth - 2) % 6 == 0
+
+
+def check_depth(depth: Any, name: str = "depth") -> int:
+    """Return ``depth`` if the CIFAR family has a network that deep, else raise."""
+    if not _is_cifar_depth(check_int(name, depth, min_value=8)):
+        raise ValueError(f"{name} must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}")
+    return depth
+
+
 def _cifar_depth(arch: str) -> int | None:
     match = _CIFAR_NAME.fullmatch(arch)
-    if match is None or arch in ARCHITECTURES:
+    if match is None or arch in ARCHITECTURES or not _is_cifar_depth(int(match.group(2))):
         return None
-    depth = int(match.group(2))
-    return depth if depth >= 8 and (depth - 2) % 6 == 0 else None
+    return int(match.group(2))
 
 
-def check_arch(arch: Any) -> str:
+def check_arch(arch: Any, name: str = "arch") -> str:
     """Return ``arch`` if it names a model :func:`build_model` can build, else raise.
 
-    Checked by name, without building anything.
+    Checked by name, without building anything (the rule of ``arch`` in ``_checks``).
     """
     if not isinstance(arch, str):
         raise TypeError(
-            f"arch must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}"
+            f"{name} must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}"
         )
     if arch not in ARCHITECTURES and _cifar_depth(arch) is None:
         raise ValueError(
-            f"arch must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
+            f"{name} must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
             f"with depth D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
         )
     return arch
@@ -592,12 +541,12 @@ def build_model(
     plain twin, ``"resnet18"``/``"resnet34"``/``"resnet50"`` the ImageNet
     models (:data:`ARCHITECTURES`). ``width`` applies to the CIFAR family only.
     """
-    check_arch(arch)
+    check(arch=arch)
     if arch in ARCHITECTURES:
         return ARCHITECTURES[arch](
             num_classes=num_classes, in_channels=in_channels, norm_layer=norm_layer
         )
-    return cifar_resnet(
+    return CifarResNet(
         _cifar_depth(arch),
         num_classes,
         in_channels,
@@ -619,73 +568,6 @@ def rebuild(model: nn.Module, norm_layer: NormLayer) -> nn.Module:
             f"model must be a ResNet or CifarResNet from resnet_utils.models, "
             f"got {type(model).__name__}"
         )
-    copy = type(model)(
-        **{**model.spec, "num_classes": model.fc.out_features}, norm_layer=norm_layer
-    )
+    copy = type(model)(**model.spec, num_classes=model.fc.out_features, norm_layer=norm_layer)
     copy.load_state_dict(model.state_dict())
     return copy.to(model.fc.weight.device).train(model.training)
-
-
-def backbone_features(model: nn.Module, X: Tensor) -> Tensor:
-    """What the classifier ``model.fc`` receives for images ``X``: ``(N, F)`` features.
-
-    Computed in eval mode (batch norm with its running statistics) without
-    gradients; the model's modes are restored afterwards. ``X`` must already
-    be normalised (``splits.normalize(X)``).
-    """
-    if not isinstance(getattr(model, "fc", None), nn.Module):
-        raise TypeError("model must have a classifier `fc` (a ResNet from resnet_utils.models)")
-    if not isinstance(X, Tensor):
-        raise TypeError(f"X must be a torch.Tensor, got {type(X).__name__}")
-    captured: list[Tensor] = []
-    hook = model.fc.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0]))
-    try:
-        with eval_mode(model), torch.no_grad():
-            model(X)
-    finally:
-        hook.remove()
-    return captured[0]
-
-
-def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The ``(name, block)`` pairs of a ResNet's blocks, in forward order."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    blocks = (BasicBlock, Bottleneck, PreActBlock)
-    return [(n, m) for n, m in model.named_modules() if isinstance(m, blocks)]
-
-
-def trace_shapes(
-    model: nn.Module, x: Tensor, names: list[str] | None = None
-) -> list[tuple[str, tuple[int, ...]]]:
-    """Output shape of each module in ``names`` (default: the model's top-level children).
-
-    Uses forward hooks, so the shapes are the ones the real forward pass
-    produces; a module called twice is listed twice. Runs in eval mode
-    without gradients and restores the model's mode.
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(x, Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    modules = dict(model.named_modules())
-    names = names if names is not None else [n for n, _ in model.named_children()]
-    unknown = [n for n in names if n not in modules]
-    if unknown:
-        raise ValueError(
-            f"names {unknown} are not modules of the model; known: {list(modules)[:12]}..."
-        )
-    trace: list[tuple[str, tuple[int, ...]]] = []
-    hooks = [
-        modules[n].register_forward_hook(
-            lambda _m, _i, out, n=n: trace.append((n, tuple(out.shape)))
-        )
-        for n in names
-    ]
-    try:
-        with eval_mode(model), torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return trace

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check_int, check_tensor
+from ._checks import check, check_int, check_tensor
 
 __all__ = [
     "conv_output_size",
@@ -36,16 +36,9 @@ __all__ = [
 ]
 
 
-def _pair(name: str, value: int | Sequence[int], min_value: int) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return (
-            check_int(f"{name}[0]", value[0], min_value=min_value),
-            check_int(f"{name}[1]", value[1], min_value=min_value),
-        )
-    v = check_int(name, value, min_value=min_value)
-    return v, v
+def _pair(value: int | Sequence[int]) -> tuple[int, int]:
+    """``3`` -> ``(3, 3)``; a pair stays (checked already: the rules of ``_checks``)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def conv_output_size(
@@ -57,10 +50,11 @@ def conv_output_size(
     input, which has no valid output position.
     """
     size = check_int("size", size, min_value=1)
-    kernel_size = check_int("kernel_size", kernel_size, min_value=1)
-    stride = check_int("stride", stride, min_value=1)
-    padding = check_int("padding", padding, min_value=0)
-    dilation = check_int("dilation", dilation, min_value=1)
+    check(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    return _output_size(size, kernel_size, stride, padding, dilation)
+
+
+def _output_size(size: int, kernel_size: int, stride: int, padding: int, dilation: int = 1) -> int:
     span = dilation * (kernel_size - 1) + 1  # input pixels one output pixel sees
     if span > size + 2 * padding:
         raise ValueError(
@@ -87,10 +81,10 @@ def _check_conv_args(
                 f"bias must have one value per output channel ({weight.shape[0]}), "
                 f"got shape {tuple(bias.shape)}"
             )
-    stride = _pair("stride", stride, 1)
-    padding = _pair("padding", padding, 0)
-    h_out = conv_output_size(input.shape[2], weight.shape[2], stride[0], padding[0])
-    w_out = conv_output_size(input.shape[3], weight.shape[3], stride[1], padding[1])
+    check(stride=stride, padding=padding)
+    stride, padding = _pair(stride), _pair(padding)
+    h_out = _output_size(input.shape[2], weight.shape[2], stride[0], padding[0])
+    w_out = _output_size(input.shape[3], weight.shape[3], stride[1], padding[1])
     return stride, padding, h_out, w_out
 
 
@@ -148,6 +142,9 @@ def conv2d_unfold(
     return out.view(input.shape[0], c_out, h_out, w_out)  # (N, C_out, H_out, W_out)
 
 
+_LAYER = ("kernel_size", "stride")  # what receptive_field's pairs hold
+
+
 def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     """Receptive field (in input pixels) of one output pixel after ``layers``.
 
@@ -163,8 +160,7 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     for idx, layer in enumerate(layers):
         if not isinstance(layer, (tuple, list)) or len(layer) != 2:
             raise ValueError(f"layers[{idx}] must be a (kernel_size, stride) pair, got {layer!r}")
-        k = check_int(f"layers[{idx}] kernel_size", layer[0], min_value=1)
-        s = check_int(f"layers[{idx}] stride", layer[1], min_value=1)
+        k, s = (check_int(f"layers[{idx}] {n}", v, min_value=1) for n, v in zip(_LAYER, layer))
         rf += (k - 1) * jump
         jump *= s
     return rf
@@ -192,9 +188,10 @@ def conv_params(
     in_channels: int, out_channels: int, kernel_size: int | tuple[int, int], bias: bool = True
 ) -> int:
     """Parameters of a conv layer: ``C_out * C_in * K_h * K_w`` weights, plus ``C_out`` biases."""
-    c_in = check_int("in_channels", in_channels, min_value=1)
-    c_out = check_int("out_channels", out_channels, min_value=1)
-    k_h, k_w = _pair("kernel_size", kernel_size, 1)
+    c_in, c_out, kernel_size = check(
+        in_channels=in_channels, out_channels=out_channels, kernel_size=kernel_size
+    )
+    k_h, k_w = _pair(kernel_size)
     return c_out * c_in * k_h * k_w + (c_out if bias else 0)
 
 
@@ -208,5 +205,5 @@ def conv_macs(
 
     A FLOP counter reports twice this (a multiply and an add per MAC).
     """
-    h_out, w_out = _pair("output_size", output_size, 1)
+    h_out, w_out = _pair(check(output_size=output_size))
     return conv_params(in_channels, out_channels, kernel_size, bias=False) * h_out * w_out

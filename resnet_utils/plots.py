@@ -227,7 +227,7 @@ def plot_architecture(
     """
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    from .models import residual_blocks, trace_shapes
+    from .explain import residual_blocks, trace_shapes
 
     blocks = residual_blocks(model)
     if not blocks:

@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._checks import check_bool, check_choice, check_int, check_number, check_tensor
-from .runtime import PRECISIONS, resolve_device, resolve_precision, seed_everything
+from ._checks import check, check_as, check_fields, check_int, check_tensor
+from .runtime import resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
 
 __all__ = [
@@ -51,16 +51,12 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     ``temperature``; the loss is the mean cross-entropy of that choice.
     """
     check_tensor("z1", z1, ndim=2, floating=True)
-    check_tensor("z2", z2, ndim=2, floating=True)
-    if z1.shape != z2.shape:
+    check(temperature=temperature)
+    if check_tensor("z2", z2, floating=True).shape != z1.shape or len(z1) < 2:
         raise ValueError(
-            f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}"
+            f"z1 and z2 must have the same shape (N, D), with at least 2 images (the other "
+            f"images are the negatives), got {tuple(z1.shape)} and {tuple(z2.shape)}"
         )
-    if z1.shape[0] < 2:
-        raise ValueError(
-            "nt_xent needs at least 2 images per batch (the other images are the negatives)"
-        )
-    temperature = check_number("temperature", temperature, min_value=0, min_inclusive=False)
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, D), unit length
     sim = z @ z.T / temperature  # (2N, 2N) cosine similarities
@@ -82,11 +78,11 @@ def nearest_neighbours(X: Tensor, k: int) -> Tensor:
     from sklearn.neighbors import NearestNeighbors
 
     check_tensor("X", X, floating=True)
-    if X.ndim < 2:
-        raise ValueError(f"X must be a batch of images (N, ...), got shape {tuple(X.shape)}")
-    k = check_int("k", k, min_value=1)
-    if k >= len(X):
-        raise ValueError(f"k must be smaller than the number of images ({len(X)}), got {k}")
+    if X.ndim < 2 or check(k=k) >= len(X):
+        raise ValueError(
+            f"X must be a batch of images (N, ...) and k smaller than N, got X of shape "
+            f"{tuple(X.shape)} and k={k}"
+        )
     flat = X.detach().reshape(len(X), -1).cpu().double().numpy()
     flat = flat - flat.mean(0)
     # kneighbors() without a query: each image's neighbours among the others, never itself
@@ -129,15 +125,17 @@ class ContrastiveViews:
         sigma: tuple[float, float] = (0.1, 1.0),
     ) -> None:
         self.size = check_int("size", size, min_value=4)
-        if not 0 < scale[0] <= scale[1] <= 1:
-            raise ValueError(f"scale must be (low, high) with 0 < low <= high <= 1, got {scale}")
-        if not 0 < ratio[0] <= ratio[1]:
-            raise ValueError(f"ratio must be (low, high) with 0 < low <= high, got {ratio}")
-        if not 0 < sigma[0] <= sigma[1]:
-            raise ValueError(f"sigma must be (low, high) with 0 < low <= high, got {sigma}")
+        self.degrees, self.blur_p = check(degrees=degrees, blur_p=blur_p)
+        for name, (low, high), top in [
+            ("scale", scale, 1),
+            ("ratio", ratio, None),
+            ("sigma", sigma, None),
+        ]:
+            if not 0 < low <= high <= (top or high):
+                raise ValueError(
+                    f"{name} must be (low, high) with 0 < low <= high, got {(low, high)}"
+                )
         self.scale, self.ratio, self.sigma = scale, ratio, sigma
-        self.degrees = check_number("degrees", degrees, min_value=0)
-        self.blur_p = check_number("blur_p", blur_p, min_value=0, max_value=1)
 
     def __repr__(self) -> str:
         return (
@@ -183,8 +181,7 @@ class ContrastiveViews:
         return F.conv2d(padded, kernels.to(X.dtype), groups=n * c).reshape(n, c, height, width)
 
     def __call__(self, X: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        check_tensor("X", X, floating=True)
-        if X.ndim not in (3, 4):
+        if check_tensor("X", X, floating=True).ndim not in (3, 4):
             raise ValueError(
                 f"X must be one image (C, H, W) or a batch (N, C, H, W), got shape {tuple(X.shape)}"
             )
@@ -226,7 +223,6 @@ class ProjectionHead(nn.Module):
 
     def __init__(self, in_features: int, hidden: int = 128, out_features: int = 64) -> None:
         super().__init__()
-        check_int("in_features", in_features, min_value=1)
         self.net = nn.Sequential(
             nn.Linear(in_features, hidden),
             nn.BatchNorm1d(hidden),
@@ -278,14 +274,9 @@ class PretrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        check_int("num_epochs", self.num_epochs, min_value=1)
-        check_int("batch_size", self.batch_size, min_value=2)
-        check_number("lr", self.lr, min_value=0, min_inclusive=False)
-        check_number("weight_decay", self.weight_decay, min_value=0)
-        check_number("temperature", self.temperature, min_value=0, min_inclusive=False)
-        check_int("neighbours", self.neighbours, min_value=0)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_bool("channels_last", self.channels_last)
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
+        if self.batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 (the negatives), got {self.batch_size}")
 
 
 @dataclass
@@ -316,14 +307,11 @@ def pretrain_contrastive(
     config = config if config is not None else PretrainConfig()
     if not isinstance(config, PretrainConfig):
         raise TypeError(f"config must be a PretrainConfig, got {type(config).__name__}")
-    if not isinstance(model, nn.Module) or not isinstance(getattr(model, "fc", None), nn.Linear):
-        raise TypeError("model must be a ResNet-style nn.Module whose last layer is a Linear `fc`")
-    check_tensor("X", X, ndim=4, floating=True)
-    if len(X) < 2:
-        raise ValueError(f"X must hold at least 2 images, got {len(X)}")
-    if config.neighbours >= len(X):
+    check_as("classifier", "model", model)
+    if len(check(X=X)) < 2 or config.neighbours >= len(X):
         raise ValueError(
-            f"neighbours must be smaller than the number of images ({len(X)}), got {config.neighbours}"
+            f"X must hold at least 2 images, and more than config.neighbours "
+            f"({config.neighbours}): got {len(X)}"
         )
     device = resolve_device(config.device)
     precision = resolve_precision(config.precision, device)

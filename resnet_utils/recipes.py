@@ -1,26 +1,22 @@
-"""The book's training recipes and the command line that runs them.
+"""The book's training recipes.
 
 Chapters 0 and 6. A :class:`Recipe` is everything that defines a run besides
 the seed: data, model and :class:`~resnet_utils.train.TrainConfig`.
 :data:`RECIPES` holds the book's settings per dataset; :func:`run_recipe`
-trains one and returns the result. Command line (``--help`` lists every
-option)::
-
-    python -m resnet_utils.train --dataset digits --seed 0 --json out.json
-    python -m resnet_utils.train --dataset cifar10 --download --device cuda
+trains one and returns the result. ``python -m resnet_utils.train`` runs
+them from the command line (:mod:`resnet_utils.cli.train`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import cli
-from .checkpoint import load_checkpoint, state_dict_sha256
+from .checkpoint import state_dict_sha256
 from .runtime import resolve_device, resolve_precision, seed_everything
-from .train import CHECKPOINT_NAME, TrainConfig, evaluate, fit
+from .train import TrainConfig, evaluate, fit
 
 __all__ = [
     "Recipe",
@@ -29,8 +25,6 @@ __all__ = [
     "recipe_sweep",
     "run_recipe",
     "train_recipe",
-    "build_parser",
-    "main",
 ]
 
 
@@ -183,80 +177,3 @@ def train_recipe(
         "history": history.as_dict(),
         "weights_sha256": state_dict_sha256(model),
     }
-
-
-def build_parser():
-    p = cli.parser(
-        "train",
-        "Train the book's ResNet recipe and write the result as JSON.",
-        save="save the final weights here (a state_dict, torch.save)",
-    )
-    p.add_argument("--dataset", choices=sorted(RECIPES), default="digits")
-    p.add_argument("--arch", help="resnet20 (default), resnet56, plain20, resnet18, ...")
-    p.add_argument(
-        "--width", type=cli.positive(int), help="channels of the first stage (CIFAR family)"
-    )
-    p.add_argument("--num-epochs", type=cli.positive(int), help="passes over the training set")
-    p.add_argument("--lr", type=cli.positive(float), help="peak learning rate")
-    p.add_argument("--batch-size", type=cli.positive(int))
-    p.add_argument("--checkpoint", metavar="DIR", help="save DIR/last.pt after every epoch")
-    p.add_argument("--resume", action="store_true", help="continue from DIR/last.pt")
-    p.add_argument("--data-root", default="data", help="where CIFAR-10 lives (default: data)")
-    p.add_argument("--download", action="store_true", help="download CIFAR-10 if missing (163 MB)")
-    p.add_argument("--num-workers", type=int, default=0, help="DataLoader worker processes")
-    return p
-
-
-def _recipe_from_args(args) -> Recipe:
-    from .models import check_arch
-
-    base = RECIPES[args.dataset]
-    resolve_device(args.device)
-    if args.num_workers < 0:
-        raise ValueError(f"--num-workers must be >= 0, got {args.num_workers}")
-    if args.resume and not args.checkpoint:
-        raise ValueError("--resume needs --checkpoint DIR (the folder holding last.pt)")
-    if args.resume:
-        load_checkpoint(Path(args.checkpoint) / CHECKPOINT_NAME)  # missing or corrupt: now
-    config = replace(
-        base.config,
-        num_epochs=args.num_epochs or base.config.num_epochs,
-        lr=args.lr or base.config.lr,
-        device=args.device,
-        precision=args.precision,
-        channels_last=args.channels_last,
-        checkpoint_dir=args.checkpoint,
-        resume=args.resume,
-        progress=not args.quiet,
-    )
-    return replace(
-        base,
-        arch=check_arch(args.arch or base.arch),
-        width=args.width or base.width,
-        batch_size=args.batch_size or base.batch_size,
-        config=config,
-    )
-
-
-def _train(args) -> int:
-    recipe = _recipe_from_args(args)
-    model, result = train_recipe(
-        recipe,
-        seed=args.seed,
-        data_root=args.data_root,
-        download=args.download,
-        num_workers=args.num_workers,
-    )
-    print(
-        f"test accuracy {result['test_accuracy']:.4f} after {result['num_epochs']} epochs "
-        f"({result['train_seconds']:.1f} s of training on {result['device']})"
-    )
-    cli.save_weights(args.save, model.state_dict())
-    ran = replace(recipe, config=replace(recipe.config, seed=args.seed))
-    cli.write_json(args.json, "train", ran, result)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m resnet_utils.train``; returns the exit status."""
-    return cli.run(build_parser(), _train, argv)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
-from ._checks import check_int
+from ._checks import PRECISIONS, check
 
 __all__ = [
     "PRECISIONS",
@@ -35,8 +35,8 @@ __all__ = [
     "stamp",
 ]
 
-# The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
-PRECISIONS = ("fp32", "bf16", "fp16", "auto")
+# PRECISIONS (from _checks): what every function and command line accepts; "auto": bf16 where
+# it is fast, else fp32.
 # What "auto" resolves to when this environment variable names a precision ("fp32", "bf16",
 # "fp16"): `RESNET_UTILS_PRECISION=fp32 make timings` times the book as a CPU without bf16 runs it.
 PRECISION_ENV = "RESNET_UTILS_PRECISION"
@@ -49,10 +49,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     Asking for a device that is not available is a ``ValueError`` that says so,
     rather than an error at the first tensor moved there.
     """
-    if isinstance(device, torch.device):
-        device = str(device)
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    device = str(check(device=device))
     name = device.strip().lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -62,28 +59,21 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     try:
         dev = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}"
-        ) from err
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"device={device!r} was requested but CUDA is not available here; use 'cpu' or 'auto'"
-            )
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device={device!r} was requested but only {torch.cuda.device_count()} CUDA device(s) exist"
-            )
-    elif dev.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise ValueError(
-                f"device={device!r} was requested but MPS is not available here; use 'cpu' or 'auto'"
-            )
-    elif dev.type != "cpu":
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda", "mps"):
         raise ValueError(
             f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'; got {device!r}"
         )
+    mps = getattr(torch.backends, "mps", None)
+    missing = {  # what a device needs and this machine lacks
+        "cuda": "CUDA is not available here" if not torch.cuda.is_available() else "",
+        "mps": "MPS is not available here" if not (mps and mps.is_available()) else "",
+    }.get(dev.type, "")
+    if not missing and dev.type == "cuda" and (dev.index or 0) >= torch.cuda.device_count():
+        missing = f"only {torch.cuda.device_count()} CUDA device(s) exist"
+    if missing:
+        raise ValueError(f"device={device!r} was requested but {missing}; use 'cpu' or 'auto'")
     return dev
 
 
@@ -202,7 +192,7 @@ def seed_everything(seed: int) -> torch.Generator:
     The returned generator is what :class:`torch.utils.data.DataLoader` should
     receive as ``generator=`` so that shuffling is repeatable too.
     """
-    seed = check_int("seed", seed, min_value=0, max_value=2**32 - 1)
+    seed = check(seed=seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -44,11 +44,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from ._checks import check_int
+from ._checks import check, check_as
 from .models import PadShortcut
 from .runtime import resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
-from .train import History, TrainConfig, _check_fit_args, evaluate, make_optimizer, make_scheduler
+from .train import (
+    History,
+    TrainConfig,
+    check_fit_args,
+    evaluate,
+    make_optimizer,
+    make_scheduler,
+)
 
 __all__ = ["StackedNetwork", "stack_networks", "fit_seeds"]
 
@@ -197,8 +204,7 @@ def stack_networks(models: Sequence[nn.Module]) -> StackedNetwork:
     if not isinstance(models, list) or not models:
         raise TypeError("models must be a non-empty list of torch.nn.Module")
     for i, m in enumerate(models):
-        if not isinstance(m, nn.Module):
-            raise TypeError(f"models[{i}] must be a torch.nn.Module, got {type(m).__name__}")
+        check_as("model", f"models[{i}]", m)
     first = [(key, tuple(v.shape)) for key, v in models[0].state_dict().items()]
     for i, m in enumerate(models[1:], 1):
         if [(key, tuple(v.shape)) for key, v in m.state_dict().items()] != first:
@@ -276,13 +282,10 @@ def fit_seeds(
         raise ValueError(
             "config.checkpoint_dir: fit_seeds keeps no checkpoints; train one seed with fit"
         )
-    if not callable(build):
-        raise TypeError(f"build must be callable (seed -> model, loaders), got {build!r}")
+    check(build=build)
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
         raise TypeError(f"seeds must be a non-empty list of seeds, got {seeds!r}")
-    seeds = [
-        check_int(f"seeds[{i}]", s, min_value=0, max_value=2**32 - 1) for i, s in enumerate(seeds)
-    ]
+    seeds = [check_as("seed", f"seeds[{i}]", s) for i, s in enumerate(seeds)]
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds must not repeat, got {seeds}")
 
@@ -292,7 +295,7 @@ def fit_seeds(
         if not isinstance(built, tuple) or len(built) != 3:
             raise TypeError("build(seed) must return (model, train_loader, val_loader)")
         model, train_loader, val_loader = built
-        _check_fit_args(model, train_loader, val_loader, config, None)
+        check_fit_args(model, train_loader, val_loader, config)
         models.append(model)
         train_loaders.append(train_loader)
         val_loaders.append(val_loader)

@@ -2,16 +2,20 @@
 
 Chapters 0 and 6-9. ``fit`` is the loop every chapter uses: SGD with
 momentum, a learning-rate schedule stepped every batch, cross-entropy with
-optional label smoothing, a tqdm progress bar, a history of loss and
-accuracy per epoch, optional mixed precision and channels-last memory
-format, and crash-safe checkpoints at the end of every epoch. The step
-itself (forward, loss, backward, update) is :class:`~resnet_utils.step.TrainStep`.
-
-The book's recipes and their command line are in :mod:`resnet_utils.recipes`;
-``python -m resnet_utils.train`` runs that command line.
+optional label smoothing, a history of loss and accuracy per epoch, mixed
+precision and channels-last on request, early stopping, and a checkpoint
+after every epoch to resume from (:mod:`resnet_utils.checkpoint`). The step
+itself (forward, loss, backward, update) is :class:`~resnet_utils.step.TrainStep`;
+the book's recipes are :mod:`resnet_utils.recipes`, ``python -m resnet_utils.train``
+:mod:`resnet_utils.cli.train`.
 """
 
 from __future__ import annotations
+
+if __name__ == "__main__":  # python -m resnet_utils.train runs the command line only: the
+    from resnet_utils.cli.train import main  # module itself is imported once, by the command
+
+    raise SystemExit(main())
 
 import math
 import time
@@ -26,16 +30,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from ._checks import check_bool, check_choice, check_int, check_number
-from .checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from .runtime import (
-    PRECISIONS,
-    autocast,
-    eval_mode,
-    resolve_device,
-    resolve_precision,
-    seed_everything,
-)
+from ._checks import check, check_fields
+from .checkpoint import CHECKPOINT_NAME, load_training_state, save_training_state
+from .runtime import autocast, eval_mode, resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
 
 __all__ = [
@@ -49,9 +46,7 @@ __all__ = [
 ]
 
 Precision = Literal["fp32", "bf16", "fp16", "auto"]
-Schedule = Literal["onecycle", "cosine", "step", "constant"]
-SCHEDULES = ("onecycle", "cosine", "step", "constant")
-CHECKPOINT_NAME = "last.pt"
+Schedule = Literal["onecycle", "cosine", "step", "constant"]  # _checks.SCHEDULES
 
 
 @dataclass
@@ -77,26 +72,7 @@ class TrainConfig:
     progress: bool = True  # show a tqdm progress bar
 
     def __post_init__(self) -> None:
-        check_int("num_epochs", self.num_epochs, min_value=1)
-        check_number("lr", self.lr, min_value=0, min_inclusive=False)
-        check_number("momentum", self.momentum, min_value=0, max_value=1, max_inclusive=False)
-        check_bool("nesterov", self.nesterov)
-        check_number("weight_decay", self.weight_decay, min_value=0)
-        check_number(
-            "label_smoothing", self.label_smoothing, min_value=0, max_value=1, max_inclusive=False
-        )
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_int("seed", self.seed, min_value=0, max_value=2**32 - 1)
-        check_choice("precision", self.precision, PRECISIONS)
-        check_bool("channels_last", self.channels_last)
-        check_bool("resume", self.resume)
-        check_bool("progress", self.progress)
-        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, Path)):
-            raise TypeError(
-                f"checkpoint_dir must be a path or None, got {type(self.checkpoint_dir).__name__}"
-            )
-        if self.patience is not None:
-            check_int("patience", self.patience, min_value=1)
+        check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
         if self.resume and self.checkpoint_dir is None:
             raise ValueError("resume=True needs checkpoint_dir, the folder holding last.pt")
         if self.nesterov and self.momentum == 0:
@@ -131,21 +107,11 @@ class History:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> History:
         lists = {
-            f.name: [float(v) for v in d[f.name]] for f in fields(cls) if f.name != "best_epoch"
+            f.name: list(map(float, d[f.name])) for f in fields(cls) if f.name != "best_epoch"
         }
         return cls(**lists, best_epoch=d.get("best_epoch"))
 
 
-def _check_loader(name: str, loader: Any, optional: bool = False) -> None:
-    if loader is None and optional:
-        return
-    if not isinstance(loader, DataLoader):
-        raise TypeError(
-            f"{name} must be a torch.utils.data.DataLoader, got {type(loader).__name__}"
-        )
-
-
-@torch.no_grad()
 def evaluate(
     model: nn.Module,
     loader: DataLoader,
@@ -154,11 +120,15 @@ def evaluate(
     channels_last: bool = False,
 ) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` over ``loader``, in eval mode."""
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_loader("loader", loader)
+    check(model=model, loader=loader)
     device = resolve_device(device)
-    precision = resolve_precision(precision, device)
+    return _evaluate(model, loader, device, resolve_precision(precision, device), channels_last)
+
+
+@torch.no_grad()
+def _evaluate(
+    model: nn.Module, loader: DataLoader, device: torch.device, precision: str, channels_last: bool
+) -> tuple[float, float]:
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     total_loss, correct, n = 0.0, 0, 0
     with eval_mode(model):
@@ -178,17 +148,10 @@ def make_optimizer(
 ) -> torch.optim.SGD:
     """The optimizer ``fit`` trains with: SGD with (Nesterov) momentum and weight decay."""
     if param_groups is None:
-        groups: list[dict[str, Any]] = [
-            {"params": [p for p in model.parameters() if p.requires_grad]}
-        ]
-    else:
-        groups = []
-        for i, g in enumerate(param_groups):
-            if not isinstance(g, dict) or "params" not in g:
-                raise TypeError(f"param_groups[{i}] must be a dict with a 'params' key, got {g!r}")
-            params = g["params"]
-            params = [params] if isinstance(params, torch.Tensor) else list(params)
-            groups.append({**g, "params": params})
+        param_groups = [{"params": [p for p in model.parameters() if p.requires_grad]}]
+    groups = [dict(g) for g in param_groups]  # each a dict with "params": tensors
+    for g in groups:
+        g["params"] = [g["params"]] if torch.is_tensor(g["params"]) else list(g["params"])
     if not any(g["params"] for g in groups):
         raise ValueError("model has no trainable parameters (all have requires_grad=False)")
     return torch.optim.SGD(
@@ -273,7 +236,7 @@ def fit(
     atomically after each epoch; with ``config.resume`` the run continues from
     it and ends with the same weights as an uninterrupted run.
     """
-    config = _check_fit_args(model, train_loader, val_loader, config, callback)
+    config = check_fit_args(model, train_loader, val_loader, config, callback)
     device = resolve_device(config.device)
     seed_everything(config.seed)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -283,14 +246,12 @@ def fit(
     best: dict[str, Any] = {"loss": float("inf"), "state": None}  # early stopping
     ckpt = Path(config.checkpoint_dir) / CHECKPOINT_NAME if config.checkpoint_dir else None
     if config.resume and ckpt is not None and ckpt.exists():
-        start_epoch, history, best = _restore(ckpt, step, train_loader)
+        start_epoch, saved, best = load_training_state(ckpt, step, train_loader.generator)
+        history = History.from_dict(saved)
 
+    epochs = range(start_epoch, config.num_epochs)
     bar = tqdm(
-        range(start_epoch, config.num_epochs),
-        disable=not config.progress,
-        desc="epochs",
-        initial=start_epoch,
-        total=config.num_epochs,
+        epochs, "epochs", config.num_epochs, initial=start_epoch, disable=not config.progress
     )
     for epoch in bar:
         t0 = time.perf_counter()
@@ -308,7 +269,7 @@ def fit(
             )
         val_loss, val_acc = float("nan"), float("nan")
         if val_loader is not None:
-            val_loss, val_acc = evaluate(
+            val_loss, val_acc = _evaluate(
                 model, val_loader, device, step.precision, config.channels_last
             )
         history.append(
@@ -325,13 +286,16 @@ def fit(
             best = {"loss": val_loss, "state": state}
             history.best_epoch = epoch + 1
         if ckpt is not None:
-            _save(ckpt, step, epoch + 1, history, config, train_loader, best)
+            save_training_state(
+                ckpt, step, epoch + 1, history.as_dict(), config, train_loader.generator, best
+            )
         if callback is not None:
             callback(history)
+        kept = history.best_epoch  # early stopping: no better epoch in the last `patience`
         if (
             config.patience is not None
-            and history.best_epoch is not None
-            and epoch + 1 - history.best_epoch >= config.patience
+            and kept is not None
+            and epoch + 1 - kept >= config.patience
         ):
             break
     bar.close()
@@ -340,84 +304,16 @@ def fit(
     return history
 
 
-def _check_fit_args(
-    model: Any, train_loader: Any, val_loader: Any, config: Any, callback: Any
+def check_fit_args(
+    model: Any, train_loader: Any, val_loader: Any, config: Any, callback: Any = None
 ) -> TrainConfig:
+    """What ``fit`` and ``fit_seeds`` check of their arguments; returns the config."""
     config = config if config is not None else TrainConfig()
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    _check_loader("train_loader", train_loader)
-    _check_loader("val_loader", val_loader, optional=True)
+    check(model=model, train_loader=train_loader, val_loader=val_loader, callback=callback)
     if len(train_loader) == 0:
         raise ValueError("train_loader yields no batches: the training set is empty")
     if config.patience is not None and val_loader is None:
         raise ValueError("config.patience (early stopping) needs a val_loader to watch")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"callback must be callable or None, got {type(callback).__name__}")
     return config
-
-
-def _save(
-    path: Path,
-    step: TrainStep,
-    epoch: int,
-    history: History,
-    config: TrainConfig,
-    train_loader: DataLoader,
-    best: dict[str, Any],
-) -> None:
-    """Everything ``fit`` needs to resume after ``epoch``, written atomically."""
-    save_checkpoint(
-        path,
-        {
-            "model": step.model.state_dict(),
-            "optimizer": step.optimizer.state_dict(),
-            "scheduler": step.scheduler.state_dict(),
-            "scaler": step.scaler.state_dict(),
-            "epoch": epoch,
-            "history": history.as_dict(),
-            "config": {
-                k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
-            },
-            "rng": get_rng_state(train_loader.generator),
-            "best": best,
-        },
-    )
-
-
-def _restore(
-    path: Path, step: TrainStep, train_loader: DataLoader
-) -> tuple[int, History, dict[str, Any]]:
-    """Load ``path`` into the training state; return (completed epochs, history, best)."""
-    state = load_checkpoint(path)
-    missing = {"model", "optimizer", "scheduler", "epoch", "history", "rng"} - set(state)
-    if missing:
-        raise ValueError(
-            f"checkpoint {str(path)!r} lacks {sorted(missing)}: it was not written by fit()"
-        )
-    try:
-        step.model.load_state_dict(state["model"])
-    except RuntimeError as err:
-        first = str(err).splitlines()
-        detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
-        raise ValueError(
-            f"checkpoint {str(path)!r} was saved from a different architecture "
-            f"than this model: {detail}"
-        ) from err
-    step.optimizer.load_state_dict(state["optimizer"])
-    step.scheduler.load_state_dict(state["scheduler"])
-    if "scaler" in state:
-        step.scaler.load_state_dict(state["scaler"])
-    set_rng_state(state["rng"], train_loader.generator)
-    best = state.get("best") or {"loss": float("inf"), "state": None}
-    return int(state["epoch"]), History.from_dict(state["history"]), best
-
-
-if __name__ == "__main__":  # python -m resnet_utils.train: the recipes' command line
-    import sys
-
-    from .recipes import main
-
-    sys.exit(main())

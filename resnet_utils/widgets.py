@@ -414,9 +414,9 @@ class ThresholdExplorer:
         import ipywidgets as w
         from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve
 
-        from .metrics import _check_labels_probs
+        from .metrics import labels_and_probs
 
-        self.y_true, self.y_prob = _check_labels_probs(y_true, y_prob)
+        self.y_true, self.y_prob = labels_and_probs(y_true, y_prob)
         k = self.y_prob.shape[1]
         names = class_names or [str(c) for c in range(k)]
         if len(names) != k:

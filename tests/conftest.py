@@ -16,6 +16,16 @@ def _close_figures():
 
 
 @pytest.fixture
+def one_thread():
+    """One CPU thread, as each torchrun rank runs (OMP_NUM_THREADS=1): the same kernels and the
+    same rounding as the processes a test compares with."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def tiny_splits():
     """A 2-class toy image problem (bright left half vs bright right half), 4x4 pixels."""
     from resnet_utils.data import DataSplits, ImageDataset
@@ -44,10 +54,12 @@ def tiny_splits():
 def load_tool(name: str):
     """Import tools/<name>.py (not a package) as a module, for the tests of the tools."""
     import importlib.util
+    import sys
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # as an import would (dataclasses look their module up there)
     spec.loader.exec_module(module)
     return module

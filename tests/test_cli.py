@@ -7,11 +7,11 @@ import pytest
 
 from resnet_utils import cli
 
-COMMANDS = {"train": "recipes", "finetune": "finetune", "bench": "bench", "ddp": "ddp"}
+COMMANDS = ("train", "finetune", "bench", "ddp")
 
 
 def _parser(command):
-    return importlib.import_module(f"resnet_utils.{COMMANDS[command]}").build_parser()
+    return importlib.import_module(f"resnet_utils.cli.{command}").build_parser()
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -35,7 +35,7 @@ def test_every_command_has_the_shared_flags(command):
     [(["--device"], "--device"), (["--no-such-flag"], "unrecognized"), (["--json"], "--json")],
 )
 def test_a_bad_argument_is_one_line_and_exit_1(command, argv, word, capsys):
-    main = importlib.import_module(f"resnet_utils.{COMMANDS[command]}").main
+    main = importlib.import_module(f"resnet_utils.cli.{command}").main
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and word in err
@@ -85,3 +85,38 @@ def test_positive_int(text, ok):
     else:
         with pytest.raises(argparse.ArgumentTypeError):
             parse(text)
+
+
+@pytest.mark.parametrize(
+    "command, defined",
+    [
+        ("train", {"TrainConfig", "fit", "History"}),
+        ("finetune", {"TransferConfig", "load_pretrained"}),
+        ("bench", {"BenchConfig", "benchmark"}),
+        ("ddp", {"DDPConfig", "train"}),
+    ],
+)
+def test_python_m_runs_the_command_without_a_second_copy_of_the_module(
+    command, defined, monkeypatch
+):
+    """``python -m resnet_utils.train`` once ran train.py as __main__ *and* imported it again
+    (through the command line), so two TrainConfig classes existed; now each module's
+    __main__ only hands over to its command in resnet_utils.cli."""
+    import runpy
+    import sys
+    import warnings
+
+    command_module = importlib.import_module(f"resnet_utils.cli.{command}")
+
+    seen = {}
+
+    def fake_main(argv=None):
+        seen.update(vars(sys.modules["__main__"]))
+        return 0
+
+    monkeypatch.setattr(command_module, "main", fake_main)
+    with pytest.raises(SystemExit) as done, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "found in sys.modules": it is, here
+        runpy.run_module(f"resnet_utils.{command}", run_name="__main__", alter_sys=True)
+    assert done.value.code == 0 and seen
+    assert not defined & set(seen)

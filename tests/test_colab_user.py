@@ -151,10 +151,14 @@ def test_pip_install_dot_gives_a_working_package(tmp_path, dependencies, checkou
     )
     assert done.returncode == 0, done.stderr
 
-    modules = sorted(p.stem for p in (checkout / "resnet_utils").glob("*.py"))
-    code = "import importlib; [importlib.import_module('resnet_utils.' + m) for m in %r]" % [
-        m for m in modules if m != "__init__"
-    ]
+    package = checkout / "resnet_utils"
+    modules = sorted(  # resnet_utils.x, resnet_utils.cli, resnet_utils.cli.train, ...
+        ".".join(("resnet_utils", *p.relative_to(package).with_suffix("").parts)).removesuffix(
+            ".__init__"
+        )
+        for p in package.rglob("*.py")
+    )
+    code = "import importlib; [importlib.import_module(m) for m in %r]" % modules
     done = _python(python, code, tmp_path)  # every module imports, not from the checkout
     assert done.returncode == 0, done.stderr
     where = _installed_where(python, tmp_path)

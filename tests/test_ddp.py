@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from resnet_utils.ddp import DDPConfig, main, shard_loader, train
+from resnet_utils.cli.ddp import main
+from resnet_utils.ddp import DDPConfig, shard_loader, train
 
 CONFIG = DDPConfig(num_epochs=1)
 
@@ -30,16 +31,6 @@ def test_shard_loaders_cut_each_global_batch_into_rank_shards(n, batch, world):
         loader.sampler.set_epoch(epoch)
         shards = [b[0].tolist() for b in loader]
         assert shards == [b[rank::world].tolist() for b in batches]
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(
-        1
-    )  # as each torchrun rank (OMP_NUM_THREADS=1): same kernels, same rounding
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.slow

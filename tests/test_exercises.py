@@ -1,4 +1,4 @@
-"""resnet_utils.exercises: every checker accepts a right answer and rejects plausible wrong ones."""
+"""resnet_utils.classroom.exercises: every checker accepts a right answer and rejects plausible wrong ones."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_utils.exercises import (
+from resnet_utils.classroom.exercises import (
     check_confusion_matrix,
     check_conv2d,
     check_cross_entropy,
@@ -208,45 +208,27 @@ def test_checkers_want_callables():
 # --- Grad-CAM ---------------------------------------------------------------------------------
 
 
-def _hooked(model, layer, X, target):
-    """Activations of ``layer`` and the gradient of the target scores with respect to them."""
-    store = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: store.append(out))
-    logits = model(X)
-    handle.remove()
-    (dA,) = torch.autograd.grad(logits[torch.arange(len(X)), target].sum(), store[0])
-    return store[0], dA
+def right_cam(model, layer, X, target, **variant):
+    """The package's Grad-CAM (tested against Captum in test_explain.py), or one of its variants."""
+    from resnet_utils.explain import grad_cam
 
-
-def right_cam(model, layer, X, target):
-    A, dA = _hooked(model, layer, X, target)
-    cam = F.relu((dA.mean((2, 3), keepdim=True) * A).sum(1, keepdim=True))
-    return F.interpolate(cam, size=X.shape[-2:], mode="bilinear")[:, 0]
-
-
-def _cam(model, layer, X, target, relu=True, pool="mean", mode="bilinear", upsample=True):
-    A, dA = _hooked(model, layer, X, target)
-    alpha = dA.sum((2, 3), keepdim=True) if pool == "sum" else dA.mean((2, 3), keepdim=True)
-    cam = (alpha * A).sum(1, keepdim=True)
-    cam = F.relu(cam) if relu else cam
-    return F.interpolate(cam, size=X.shape[-2:], mode=mode)[:, 0] if upsample else cam[:, 0]
+    return grad_cam(model, layer, X, target, **variant)
 
 
 def test_grad_cam_accepts_right_answers(capsys):
-    from resnet_utils.explain import grad_cam
-
     check_grad_cam(right_cam)
-    check_grad_cam(lambda model, layer, X, target: grad_cam(model, layer, X, target))
     assert "\u2713 check_grad_cam" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
     "wrong,words",
     [
-        (lambda m, la, X, t: _cam(m, la, X, t, relu=False), ["negative", "ReLU"]),
-        (lambda m, la, X, t: _cam(m, la, X, t, pool="sum"), ["summed", "mean"]),
-        (lambda m, la, X, t: _cam(m, la, X, t, mode="nearest"), ["bilinear"]),
-        (lambda m, la, X, t: _cam(m, la, X, t, upsample=False), ["shape", "Upsample"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t, relu=False), ["negative", "ReLU"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t, pool="sum"), ["summed", "mean"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t, mode="nearest"), ["bilinear"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t, score="softmax"), ["softmax"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t, pool="none"), ["gradient x activation"]),
+        (lambda m, la, X, t: right_cam(m, la, X, t, upsample=False), ["shape", "Upsample"]),
         (lambda m, la, X, t: right_cam(m, la, X, t)[:, None], ["shape", "channel dimension"]),
         (lambda m, la, X, t: right_cam(m, la, X, m(X).argmax(1)), ["predicted class"]),
         (lambda m, la, X, t: right_cam(m, la, X, t).abs() + 1e-3, ["largest difference"]),

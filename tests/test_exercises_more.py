@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from resnet_utils.exercises import check_flip_safe, check_nesterov_step
+from resnet_utils.classroom.exercises import check_flip_safe, check_nesterov_step
 
 
 def nesterov(params, grads, velocities, lr, momentum, weight_decay):

@@ -7,14 +7,17 @@ from torch import nn
 
 from resnet_utils.explain import (
     Bypass,
+    backbone_features,
     feature_maps,
     grad_cam,
     loss_landscape,
     random_direction,
+    residual_blocks,
     saliency,
+    trace_shapes,
     without_blocks,
 )
-from resnet_utils.models import PadShortcut, cifar_resnet, residual_blocks, trace_shapes
+from resnet_utils.models import PadShortcut, cifar_resnet, resnet18, resnet34, resnet50
 
 
 def _model(depth=8, residual=True, in_channels=1, width=4, shortcut="A", seed=0):
@@ -91,6 +94,36 @@ def test_grad_cam_equals_captum(layer, upsample):
     assert ours.shape == ref[:, 0].shape == ((6, 16, 16) if upsample else ours.shape)
     assert ours.abs().max() > 0 and (ours >= 0).all()
     torch.testing.assert_close(ours, ref[:, 0].detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_grad_cam_variants_equal_captums_and_the_formula():
+    """The choices the exercise checker names a mistake by: without the ReLU (Captum's
+    relu_attributions=False), nearest upsampling, summed or no pooling, the softmax's gradient."""
+    captum_attr = pytest.importorskip("captum.attr")
+    model, X = _model(depth=14), _images(3)
+    target = torch.tensor([0, 3, 9])
+    raw = captum_attr.LayerGradCam(model, model.layer3).attribute(X, target=target)
+    torch.testing.assert_close(
+        grad_cam(model, "layer3", X, target, relu=False, upsample=False), raw[:, 0].detach()
+    )
+    nearest = captum_attr.LayerAttribution.interpolate(raw.relu(), (16, 16), "nearest")
+    torch.testing.assert_close(
+        grad_cam(model, "layer3", X, target, mode="nearest"), nearest[:, 0].detach()
+    )
+    A = feature_maps(model, X, ["layer3"])["layer3"]  # (N, K, h, w)
+    for score in ("logit", "softmax"):
+        A_ = A.clone().requires_grad_(True)
+        logits = model.fc(torch.flatten(model.avgpool(A_), 1))  # the layers after layer3
+        out = logits.softmax(1) if score == "softmax" else logits
+        (dA,) = torch.autograd.grad(out[torch.arange(3), target].sum(), A_)
+        expected = {
+            "sum": (dA.sum((2, 3), keepdim=True) * A).sum(1).relu(),
+            "none": (dA * A).sum(1).relu(),
+            "mean": (dA.mean((2, 3), keepdim=True) * A).sum(1).relu(),
+        }
+        for pool, maps in expected.items():
+            got = grad_cam(model, "layer3", X, target, score=score, pool=pool, upsample=False)
+            torch.testing.assert_close(got, maps, rtol=1e-5, atol=1e-6)
 
 
 def test_grad_cam_targets_and_modes():
@@ -304,3 +337,41 @@ def test_a_layer_that_outputs_a_tuple_is_refused_clearly():
     with pytest.raises(TypeError, match="'pair' outputs a tuple"):
         feature_maps(net, X, ["pair"])
     assert grad_cam(net, "conv", X, 0).shape == (2, 6, 6)
+
+
+# what a network is made of (chapters 4 and 9) ----------------------------------------------------
+
+
+def test_trace_shapes_follows_the_forward_pass():
+    model = resnet18().train()
+    trace = dict(trace_shapes(model, torch.zeros(1, 3, 224, 224)))
+    assert trace["maxpool"] == (1, 64, 56, 56) and trace["layer4"] == (1, 512, 7, 7)
+    assert trace["fc"] == (1, 1000) and model.training  # mode restored
+    cifar = dict(trace_shapes(cifar_resnet(20), torch.zeros(2, 3, 32, 32), ["layer1", "layer3.2"]))
+    assert cifar == {"layer1": (2, 16, 32, 32), "layer3.2": (2, 64, 8, 8)}
+    with pytest.raises(ValueError, match="names"):
+        trace_shapes(model, torch.zeros(1, 3, 32, 32), ["layer9"])
+
+
+def test_residual_blocks_in_order():
+    names = [n for n, _ in residual_blocks(resnet34())]
+    assert len(names) == 16 and names[0] == "layer1.0" and names[-1] == "layer4.2"
+    assert len(residual_blocks(resnet50())) == 16
+
+
+def test_backbone_features_are_the_inputs_of_fc():
+    import copy
+
+    torch.manual_seed(0)
+    model = cifar_resnet(8, in_channels=1, width=4)
+    model.train()
+    model(torch.randn(16, 1, 8, 8))
+    x = torch.randn(5, 1, 8, 8)
+    body = copy.deepcopy(model).eval()
+    body.fc = nn.Identity()
+    with torch.no_grad():
+        expected = body(x)
+    torch.testing.assert_close(backbone_features(model, x), expected)
+    assert model.training  # the mode is restored
+    with pytest.raises(TypeError, match="fc"):
+        backbone_features(nn.Linear(2, 2), x)

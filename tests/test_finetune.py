@@ -12,11 +12,11 @@ from torch import nn
 from torchvision.ops import FrozenBatchNorm2d
 
 from resnet_utils.checkpoint import state_dict_sha256
+from resnet_utils.cli.finetune import main
 from resnet_utils.finetune import (
     freeze_backbone,
     hub_checkpoint_path,
     load_pretrained,
-    main,
     param_groups,
     replace_head,
     save_pretrained,

@@ -1,4 +1,4 @@
-"""resnet_utils.grade: the book's checks grade a class, and no bad submission stops the run.
+"""resnet_utils.classroom.grade: the book's checks grade a class, and no bad submission stops the run.
 
 A tiny synthetic book (one notebook, two graded exercises: one calls ``check_cross_entropy``,
 one asserts; and an open one) keeps each kernel run to a few seconds; the tests that start
@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_utils import grade
-from resnet_utils.student import make_student_notebook
+from resnet_utils.classroom import grade
+from resnet_utils.classroom.student import make_student_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
@@ -24,7 +24,7 @@ def my_cross_entropy(logits, targets):
     shifted = logits - logits.max(dim=1, keepdim=True).values
     log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()
     return -log_probs[torch.arange(len(targets)), targets].mean()"""
-CE_CHECK = "from resnet_utils.exercises import check_cross_entropy\n\ncheck_cross_entropy(my_cross_entropy)"
+CE_CHECK = "from resnet_utils.classroom.exercises import check_cross_entropy\n\ncheck_cross_entropy(my_cross_entropy)"
 SQUARE_CHECK = "assert answer == math.isqrt(256)\nprint('correct')"
 
 
@@ -140,7 +140,10 @@ def test_checks_run_after_the_students_cells_of_their_exercise():
     order = [s.label or s.index for s in steps if not s.prepare]
     assert order == [1, 3, 5, "ex-tiny-ce", "ex-tiny-square", 7]
     prepare = next(s for s in steps if s.prepare).source
-    assert "sys.modules.pop('resnet_utils.exercises'" in prepare and "import math" in prepare
+    assert (
+        "sys.modules.pop('resnet_utils.classroom.exercises'" in prepare
+        and "import math" in prepare
+    )
 
 
 def test_feedback_is_one_paragraph_that_says_what_failed():
@@ -258,7 +261,11 @@ def test_bad_arguments_exit_1_with_one_line(tmp_path, book_dir, capsys):
     for words, argv in cases.items():
         assert grade.main(argv) == 1, words
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and words in err and "python -m resnet_utils.grade" in err, err
+        assert (
+            err.count("\n") == 1
+            and words in err
+            and "python -m resnet_utils.classroom.grade" in err
+        ), err
     assert not (tmp_path / "g.csv").exists()
 
 
@@ -280,7 +287,7 @@ def test_reference_passes_stubs_fail_and_patched_checkers_do_not_help(tmp_path, 
         cells.insert(
             3,
             code(
-                "import resnet_utils.exercises as ex\n"
+                "import resnet_utils.classroom.exercises as ex\n"
                 "ex.check_cross_entropy = lambda *a: None\n"
                 "check_cross_entropy = lambda *a: None\n"
                 "math = type('fake', (), {'isqrt': lambda n: ...})\n"

@@ -173,8 +173,8 @@ def test_bootstrap_ci_agrees_with_the_hand_written_bootstrap(n, level, seed):
     y, pred = _noisy_predictions(n, 0.85, seed)
     macro_f1 = lambda a, b: f1_score(a, b, average="macro", labels=np.arange(10), zero_division=0)
     for metric in (accuracy, macro_f1):
-        ours = bootstrap_ci(y, pred, metric, n_boot=500, level=level, seed=seed)
-        oracle = _bootstrap_ci_by_hand(y, pred, metric, n_boot=500, level=level, seed=seed)
+        ours = bootstrap_ci(y, pred, metric, n_boot=200, level=level, seed=seed)
+        oracle = _bootstrap_ci_by_hand(y, pred, metric, n_boot=200, level=level, seed=seed)
         np.testing.assert_allclose(ours, oracle, atol=0.01)
         assert ours[0] <= metric(y, pred) <= ours[1]
     scores = np.eye(10)[pred] + 0.1 * np.random.default_rng(seed).random((n, 10))  # 2-D scores

@@ -1,6 +1,7 @@
 """pyproject.toml declares exactly what the package imports, and the version matches."""
 
 import ast
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -37,8 +38,13 @@ def _imported_distributions(paths):
 
 def test_dependencies_are_exactly_what_the_package_imports():
     extras = PYPROJECT["optional-dependencies"]
-    optional = {"widgets.py": "widgets", "student.py": "classroom", "grade.py": "teacher"}
-    core = [p for p in (ROOT / "resnet_utils").glob("*.py") if p.name not in optional]
+    optional = {
+        "widgets.py": "widgets",
+        "classroom/student.py": "classroom",
+        "classroom/grade.py": "teacher",
+    }
+    package = ROOT / "resnet_utils"
+    core = [p for p in package.rglob("*.py") if p.relative_to(package).as_posix() not in optional]
     assert _imported_distributions(core) == _names(PYPROJECT["dependencies"])
     for module, extra in optional.items():
         needs = _imported_distributions([ROOT / "resnet_utils" / module])
@@ -50,6 +56,12 @@ def test_version_is_the_distribution_version():
 
 
 def test_the_package_docstring_describes_every_module():
-    modules = {p.stem for p in (ROOT / "resnet_utils").glob("*.py") if not p.stem.startswith("_")}
-    described = set(re.findall(r"^``(\w+)``", resnet_utils.__doc__, flags=re.M))
+    package = ROOT / "resnet_utils"
+    modules = {p.stem for p in package.glob("*.py") if not p.stem.startswith("_")}
+    modules |= {p.parent.name for p in package.glob("*/__init__.py")}  # cli/, classroom/
+    described = set(re.findall(r"^``(\w+)/?``", resnet_utils.__doc__, flags=re.M))
     assert described == modules
+    for sub in ("cli", "classroom"):  # and each subpackage's docstring its own modules
+        doc = importlib.import_module(f"resnet_utils.{sub}").__doc__
+        inside = {p.stem for p in (package / sub).glob("*.py") if p.stem != "__init__"}
+        assert inside <= set(re.findall(r"``(\w+)``", doc)), sub

@@ -106,9 +106,16 @@ def test_a_failing_cell_fails_the_run(tmp_path):
     assert "arithmetic is broken" in result.stderr
 
 
-def test_missing_notebook_is_a_clear_error(tmp_path):
-    result = _run(tmp_path / "nope.ipynb", "--out", tmp_path / "t")
-    assert result.returncode == 2 and "no such notebook" in result.stderr
+def _main(*args):
+    """The tool in this process (for its argument errors, which start no kernel)."""
+    from conftest import load_tool
+
+    return load_tool("run_notebooks").main([*map(str, args), "--no-cache"])
+
+
+def test_missing_notebook_is_a_clear_error(tmp_path, capsys):
+    assert _main(tmp_path / "nope.ipynb", "--out", tmp_path / "t") == 2
+    assert "no such notebook" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -204,10 +211,12 @@ def test_timings_report_puts_the_runs_side_by_side(tmp_path):
     assert missing.returncode == 1 and "no such report" in missing.stderr
 
 
-def test_a_reference_time_that_is_not_positive_is_a_clear_error(tmp_path):
+def test_a_reference_time_that_is_not_positive_is_a_clear_error(tmp_path, capsys):
     nb = _notebook(tmp_path / "a.ipynb", "x = 1")
-    result = _run(nb, "--scale-to-machine", "--reference-ms", "0", "--out", tmp_path / "t")
-    assert result.returncode == 2 and "--reference-ms must be a positive number" in result.stderr
+    with pytest.raises(SystemExit) as done:
+        _main(nb, "--scale-to-machine", "--reference-ms", "0", "--out", tmp_path / "t")
+    assert done.value.code == 2
+    assert "--reference-ms must be a positive number" in capsys.readouterr().err
     assert not (tmp_path / "t.json").exists()
 
 

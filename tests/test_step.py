@@ -1,5 +1,6 @@
 """resnet_utils.step: the one training step, shared by every loop and the benchmark."""
 
+import copy
 import re
 from pathlib import Path
 
@@ -75,8 +76,7 @@ def test_the_benchmark_times_the_step_fit_trains_with():
     # a constant schedule: fit's one-step run and the benchmark's endless one start alike
     config = TrainConfig(num_epochs=1, schedule="constant")
     runner = Runner("resnet8", "fp32", (8, 3, 16, 16), torch.device("cpu"), config=config)
-    model = type(runner.model)(**runner.model.spec)
-    model.load_state_dict(runner.model.state_dict())
+    model = copy.deepcopy(runner.model)
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(runner.X, runner.y), batch_size=8
     )

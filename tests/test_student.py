@@ -1,4 +1,4 @@
-"""resnet_utils.student: solutions become stubs, checks stay, and the stubs fail the checks."""
+"""resnet_utils.classroom.student: solutions become stubs, checks stay, and the stubs fail the checks."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet_utils.student import main, make_student_notebook, stub_source
+from resnet_utils.classroom.student import main, make_student_notebook, stub_source
 
 SOLUTION = '''
 import torch
@@ -41,7 +41,7 @@ def test_stub_source_keeps_signatures_not_bodies():
 
 
 def test_stubbed_answer_fails_its_checker():
-    from resnet_utils.exercises import check_conv2d
+    from resnet_utils.classroom.exercises import check_conv2d
 
     namespace = {}
     exec(stub_source(SOLUTION), namespace)
@@ -143,7 +143,7 @@ def _executed(*cells):
 
 
 def test_student_problems_tolerate_only_what_a_stub_causes_after_the_first_stub():
-    from resnet_utils.student import TOLERATED, first_stub, student_problems
+    from resnet_utils.classroom.student import TOLERATED, first_stub, student_problems
 
     stub = (["exercise-stub"], None)
     assert first_stub(_executed(([], None), stub, ([], None))) == 1
@@ -160,7 +160,7 @@ def test_student_problems_tolerate_only_what_a_stub_causes_after_the_first_stub(
 
 
 def test_student_edition_leaves_the_notebook_alone():
-    from resnet_utils.student import student_edition
+    from resnet_utils.classroom.student import student_edition
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [

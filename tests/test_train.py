@@ -11,9 +11,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_utils.checkpoint import state_dict_sha256
+from resnet_utils.cli.train import main
 from resnet_utils.data import make_loaders
 from resnet_utils.models import cifar_resnet
-from resnet_utils.recipes import main
 from resnet_utils.train import History, TrainConfig, evaluate, fit
 
 FAST = TrainConfig(num_epochs=4, lr=0.05, device="cpu", progress=False)

@@ -9,6 +9,14 @@ from resnet_utils.widgets import ConvExplorer, ThresholdExplorer
 
 
 @pytest.fixture
+def no_pictures(monkeypatch):
+    """The explorers' numbers without drawing their figures (seconds per test)."""
+    from resnet_utils import widgets
+
+    monkeypatch.setattr(widgets, "figure_png", lambda fig: b"")
+
+
+@pytest.fixture
 def image():
     torch.manual_seed(0)
     return torch.rand(20, 16)
@@ -91,7 +99,7 @@ def test_augment_explorer_bad_arguments():
         AugmentExplorer(torch.rand(1, 12, 12), num_samples=0)
 
 
-def test_threshold_explorer_matches_sklearn():
+def test_threshold_explorer_matches_sklearn(no_pictures):
     import numpy as np
     from sklearn.metrics import confusion_matrix
 
@@ -128,14 +136,12 @@ def _counts_by_hand(actual, predicted):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_threshold_explorer_counts_match_the_hand_written_sums_and_sklearn(seed, monkeypatch):
+def test_threshold_explorer_counts_match_the_hand_written_sums_and_sklearn(seed, no_pictures):
     import numpy as np
     from sklearn.metrics import precision_score, recall_score
 
-    from resnet_utils import widgets
     from resnet_utils.widgets import ThresholdExplorer
 
-    monkeypatch.setattr(widgets, "figure_png", lambda fig: b"")  # the numbers, not the pictures
     rng = np.random.default_rng(seed)
     k, n = 4, 150
     y = rng.integers(0, k, n)
@@ -156,7 +162,7 @@ def test_threshold_explorer_counts_match_the_hand_written_sums_and_sklearn(seed,
 
 
 @pytest.mark.filterwarnings("ignore:No positive")  # sklearn, about the ROC and PR curves
-def test_threshold_explorer_when_one_outcome_is_missing():
+def test_threshold_explorer_when_one_outcome_is_missing(no_pictures):
     import numpy as np
 
     from resnet_utils.widgets import ThresholdExplorer
@@ -348,7 +354,7 @@ def test_augment_explorer_scale_control():
     assert "scale" in repr(ex.transform)
 
 
-def test_threshold_explorer_lower_threshold_more_recall():
+def test_threshold_explorer_lower_threshold_more_recall(no_pictures):
     """The self-test chapter 7 ran in front of the reader: lowering the threshold finds more."""
     import numpy as np
 
@@ -365,11 +371,14 @@ def test_threshold_explorer_lower_threshold_more_recall():
     assert recalls[-1] == 1.0 and fprs[-1] == 1.0
 
 
-def test_conv_explorer_chapter_1_setting():
+def test_conv_explorer_chapter_1_setting(no_pictures):
     """Chapter 1's explorer: a 128x128 image, stride 2, no padding, gives 63x63."""
-    ex = ConvExplorer(torch.rand(128, 128))
+    image = torch.rand(128, 128, generator=torch.Generator().manual_seed(0))
+    ex = ConvExplorer(image)
     ex.stride.value = 2
-    assert ex.result.shape == (63, 63) and "output 63x63" in ex.size_text
+    expected = F.conv2d(image[None, None], ex.weight[None, None], stride=2)[0, 0]
+    torch.testing.assert_close(ex.result, expected)
+    assert expected.shape == (63, 63) and "output 63x63" in ex.size_text
 
 
 def test_every_explorer_displays_an_html_twin():

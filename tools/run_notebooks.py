@@ -19,12 +19,12 @@ So that CI executes each notebook once, two more things happen per notebook:
   a notebook is not stored when those files changed while it ran, and
   ``make book`` clears the cache when they changed after this run.
 - **The student edition.** Then, in the same kernel, the cells of the student
-  edition (resnet_utils.student: solutions replaced by stubs) from its first
+  edition (resnet_utils.classroom.student: solutions replaced by stubs) from its first
   exercise stub to the end run with errors allowed; the cells before the stub
   are the chapter's own and have just run. The names the chapter bound from
   its first solution cell on are deleted first, so that the stubs meet what a
   student's kernel would hold. The rules are those of ``make student-check``
-  (resnet_utils.student.student_problems): after the first stub only the
+  (resnet_utils.classroom.student.student_problems): after the first stub only the
   errors an unanswered exercise causes; anything else fails the run like a
   failing notebook. Its seconds have a column of their own; the budgets are
   on the chapter alone. ``--no-student`` skips it.
@@ -133,8 +133,8 @@ def _execute_chapter(
 
 def _execute_student_tail(client: NotebookClient, edition, name: str) -> list[str]:
     """Run the student ``edition``'s cells from its first stub on, in the chapter's kernel; return
-    the problems (resnet_utils.student.student_problems)."""
-    from resnet_utils.student import first_stub, student_problems
+    the problems (resnet_utils.classroom.student.student_problems)."""
+    from resnet_utils.classroom.student import first_stub, student_problems
 
     for cell in edition.cells:
         if cell.cell_type == "code":
@@ -175,7 +175,8 @@ def run(
 ) -> Result:
     """Execute ``path`` in a fresh kernel; store it in ``cache`` (unless None) if it ran without
     error and the sources still hash to ``digest``; then run its student edition's tail."""
-    from resnet_utils.student import student_edition
+    from resnet_utils.classroom import markers
+    from resnet_utils.classroom.student import student_edition
 
     nb = nbformat.read(path, as_version=4)
     result = Result()
@@ -185,14 +186,7 @@ def run(
             edition, stubbed = student_edition(nb)
         except ValueError as err:  # a solution cell that is not Python
             result.student_problems.append(f"student edition: {err}"[:500])
-    first_solution = next(
-        (
-            i
-            for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and "solution" in c.get("metadata", {}).get("tags", [])
-        ),
-        None,
-    )
+    first_solution = markers.first(nb.cells, markers.SOLUTION)
     # record_timing=False: no timing metadata in the cells, which jupyter-cache's hash would see
     # The kernel talks to this process over local IPC sockets in a private temporary folder,
     # not TCP: nothing else on the machine can connect, and ipykernel does not warn, once

@@ -17,8 +17,9 @@ import torch
 from sklearn.neighbors import KNeighborsClassifier
 
 from resnet_utils.data import load_digits, per_class_indices
+from resnet_utils.explain import backbone_features
 from resnet_utils.finetune import TransferConfig
-from resnet_utils.models import backbone_features, build_model
+from resnet_utils.models import build_model
 from resnet_utils.pretrain import ContrastiveViews, PretrainConfig, pretrain_contrastive
 from resnet_utils.runtime import seed_everything
 

@@ -61,6 +61,7 @@ import string
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,19 +136,7 @@ class Book:
 
     def _toc_strings(self, keys: tuple[str, ...]) -> list[str]:
         """Every string value of ``keys`` anywhere in the toc, in order, without repeats."""
-        found: list[str] = []
-
-        def visit(node):
-            if isinstance(node, dict):
-                found.extend(node[k] for k in keys if isinstance(node.get(k), str))
-                for value in node.values():
-                    if isinstance(value, (list, dict)):
-                        visit(value)
-            elif isinstance(node, list):
-                for item in node:
-                    visit(item)
-
-        visit(self.toc())
+        found = [n[k] for n in toc_entries(self.toc()) for k in keys if isinstance(n.get(k), str)]
         return list(dict.fromkeys(found))
 
     def sources(self) -> list[str]:
@@ -203,6 +192,23 @@ def alt_fields(text: str) -> set[str]:
     except ValueError:  # an unbalanced brace: reported as a difference
         return {"<unbalanced braces>"}
     return {ZH_GLUE.sub("", f) for f in fields}
+
+
+def toc_entries(node) -> Iterator[dict]:
+    """Every mapping of a toc (``_toc.yml``'s root, parts, chapters, sections), in reading order."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from toc_entries(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from toc_entries(item)
+
+
+def is_current(entry: dict | None, english: str) -> bool:
+    """Whether ``entry`` (``{"en_sha256", "zh"}``: a cell's, or a page's) has a translation, made
+    of the English as it is now: the one test of a translation's freshness."""
+    return bool(entry and entry.get("zh")) and entry["en_sha256"] == sha256_text(english)
 
 
 def markdown_cells(nb) -> list[tuple[str, str]]:
@@ -581,7 +587,7 @@ def zh_notebook(en_nb, entries: dict[str, dict], fallback: bool = False):
         else:
             continue
         entry = entries.get(key)
-        if entry and entry.get("zh") and entry["en_sha256"] == sha256_text(english):
+        if is_current(entry, english):
             if key.endswith(ALT):
                 cell.metadata["mystnb"]["image"]["alt"] = entry["zh"]
             else:
@@ -619,7 +625,7 @@ def notebook_problems(book: Book, source: str, terms: list[Term]) -> list[Proble
         if entry is None or not entry.get("zh"):
             problems.append(Problem("missing", source, cell_id, "no translation"))
             continue
-        if entry["en_sha256"] != sha256_text(text):
+        if not is_current(entry, text):
             problems.append(
                 Problem(
                     "stale",
@@ -666,7 +672,7 @@ def page_problems(book: Book, source: str, terms: list[Term]) -> list[Problem]:
         return [Problem("missing", source, None, f"no translation ({rel})")]
     if not recorded:
         return [Problem("invalid", source, None, f"{rel} must start with '% en_sha256: <hex>'")]
-    if recorded != sha256_text(en):
+    if not is_current({"en_sha256": recorded, "zh": zh}, en):
         return [
             Problem(
                 "stale",
@@ -734,12 +740,12 @@ def failures(problems: list[Problem], allow_missing: bool) -> list[Problem]:
 # The English execution's outputs
 
 
-def executed_notebook(book: Book, source: str):
-    """The English notebook ``source`` with the outputs of the English build: from the book's
-    jupyter-cache (what ``execute_notebooks: cache`` reads and fills), else from myst-nb's
-    ``_build/jupyter_execute/`` copy with its glue outputs put back. Raises FileNotFoundError
-    when neither holds this notebook's current code."""
-    nb = book.english(source)
+def executed_notebook(book: Book, source: str, nb=None):
+    """The English notebook ``source`` (``nb``, when already read: it is changed) with the outputs
+    of the English build: from the book's jupyter-cache (what ``execute_notebooks: cache`` reads
+    and fills), else from myst-nb's ``_build/jupyter_execute/`` copy with its glue outputs put
+    back. Raises FileNotFoundError when neither holds this notebook's current code."""
+    nb = book.english(source) if nb is None else nb
     execute = book.config().get("execute", {})
     if execute.get("execute_notebooks") == "off":
         return nb  # the English book shows the outputs stored in the notebook: so does this one
@@ -815,19 +821,10 @@ def zh_config(book: Book) -> dict:
 def zh_toc(book: Book) -> dict:
     captions = book.meta().get("captions") or {}
     toc = copy.deepcopy(book.toc())
-
-    def visit(node):
-        if isinstance(node, dict):
-            for key in ("caption", "title"):
-                if isinstance(node.get(key), str):
-                    node[key] = captions.get(node[key]) or node[key]
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for item in node:
-                visit(item)
-
-    visit(toc)
+    for node in toc_entries(toc):
+        for key in ("caption", "title"):
+            if isinstance(node.get(key), str):
+                node[key] = captions.get(node[key]) or node[key]
     return toc
 
 
@@ -854,26 +851,24 @@ def prepare_sources(book: Book, out: Path) -> Prepared:
         target = out / source
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.endswith(".ipynb"):
-            en = executed_notebook(book, source)
+            english_nb = book.english(source)  # read once
+            en = executed_notebook(book, source, copy.deepcopy(english_nb))
             entries, _ = load_entries(book, source)
             zh = zh_notebook(en, entries, fallback=True)
-            english = dict(markdown_cells(book.english(source)))
+            english = dict(markdown_cells(english_nb))
             counts.cells += len(english)
             counts.cells_translated += sum(
-                1
-                for cid, text in english.items()
-                if entries.get(cid, {}).get("zh")
-                and entries[cid]["en_sha256"] == sha256_text(text)
+                is_current(entries.get(cid), text) for cid, text in english.items()
             )
             nbformat.write(zh, target)
-            differences = code_differences(book.english(source), nbformat.read(target, 4))
+            differences = code_differences(english_nb, zh)
             if differences:
                 raise RuntimeError(f"{source}: the Chinese notebook's code: {differences}")
         else:
             en = (book.root / source).read_text(encoding="utf-8")
             recorded, zh = read_page_translation(book, source)
             counts.pages += 1
-            if zh is not None and recorded == sha256_text(en):
+            if is_current({"en_sha256": recorded, "zh": zh}, en):
                 counts.pages_translated += 1
                 target.write_text(zh, encoding="utf-8")
             else:

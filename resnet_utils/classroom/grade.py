@@ -1,6 +1,6 @@
 """Grade a class's notebooks in one command: a gradebook CSV and a feedback file per student.
 
-``python -m resnet_utils.grade SUBMISSIONS --csv grades.csv`` (``make grade
+``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv`` (``make grade
 SUBMISSIONS=dir``; the teacher guide's "Grading a class"). ``SUBMISSIONS``
 holds one folder per student (the folder's name is the student's id) with
 that student's copies of the student edition's notebooks.
@@ -10,7 +10,7 @@ truth. An exercise is a markdown ``{exercise}`` with a ``:label:``; its
 solution is the code tagged ``solution`` between ``{solution-start}`` and
 ``{solution-end}``, and its check the code cells after ``{solution-end}`` up
 to the next markdown cell. It is graded automatically when the check calls a
-checker (``check_...``, imported from :mod:`resnet_utils.exercises`) or
+checker (``check_...``, imported from :mod:`resnet_utils.classroom.exercises`) or
 contains an ``assert``; the other (open) exercises are listed in the feedback
 as not graded automatically.
 
@@ -19,7 +19,7 @@ Each notebook runs in a kernel of its own, in a fresh temporary folder:
 - the student's code cells in order, errors allowed; the book's check of each
   exercise runs after the student's cells of that exercise (before the text of
   the next one), **taken from the book, not the student's copy**, right after
-  a fresh import of :mod:`resnet_utils.exercises` and of the names the book
+  a fresh import of :mod:`resnet_utils.classroom.exercises` and of the names the book
   imports, so that ``check_conv2d = lambda *a: None`` does not pass;
 - one time limit for the whole notebook (``--timeout``, 120 s), after which
   the kernel is killed, and a memory limit (``--memory-mb``):
@@ -68,8 +68,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import cli
-from .checkpoint import atomic_write_bytes
+from .. import cli
+from ..checkpoint import atomic_write_bytes
+from . import markers
 
 __all__ = [
     "COLUMNS",
@@ -91,9 +92,6 @@ COLUMNS = ("student", "notebook", "exercise", "passed", "feedback")
 DEFAULT_TIMEOUT = 120  # seconds for a whole notebook, the checks included
 DEFAULT_MEMORY_MB = 8192  # address space: importing torch maps 3.2 GB, the chapters 4.6-5.3 GB
 
-_DIRECTIVE = re.compile(r"^\s*(`{3,}|:{3,})\{exercise(?:-start)?\}")
-_LABEL = re.compile(r"^\s*:label:\s*(\S+)")
-_SOLUTION_START = re.compile(r"\{solution-start\}\s*(\S+)")
 _CHECKER_MESSAGE = re.compile(r"^check_\w+: ")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -167,18 +165,6 @@ class Row:
 # --- Reading the book ---------------------------------------------------------------------------
 
 
-def _exercise_labels(markdown: str) -> list[str]:
-    """The labels of the ``{exercise}`` directives in a markdown cell, in order."""
-    labels, inside = [], False
-    for line in markdown.splitlines():
-        if _DIRECTIVE.match(line):
-            inside = True
-        elif inside and (m := _LABEL.match(line)):
-            labels.append(m.group(1))
-            inside = False
-    return labels
-
-
 def _calls_checker_or_asserts(code: str) -> bool:
     try:
         tree = ast.parse(code)
@@ -209,34 +195,23 @@ def _import_lines(code: str) -> list[str]:
     ]
 
 
-def _tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
-
-
 def read_book_notebook(nb, name: str) -> BookNotebook:
     """The exercises of book notebook ``nb`` (an ``nbformat`` notebook) named ``name``."""
     order: list[str] = []
     solutions: dict[str, list[str]] = {}
     checks: dict[str, list[str]] = {}
     imports: list[str] = []
-    solving = checking = None  # the label whose solution / check cells come next
-    for cell in nb.cells:
-        source = cell.get("source", "")
-        if cell.get("cell_type") == "markdown":
-            order += [label for label in _exercise_labels(source) if label not in order]
-            checking = None
-            if m := _SOLUTION_START.search(source):
-                solving = m.group(1)
-            if "{solution-end}" in source:
-                checking, solving = solving, None
-        elif cell.get("cell_type") == "code":
-            if solving or "solution" in _tags(cell):
-                if solving:
-                    solutions.setdefault(solving, []).append(source)
-                continue
+    for part in markers.parts(nb.cells):
+        source = part.cell.get("source", "")
+        if part.cell.get("cell_type") == "markdown":
+            order += [label for label in markers.exercise_labels(source) if label not in order]
+        elif part.role in ("solution", "answer"):
+            if part.label:
+                solutions.setdefault(part.label, []).append(source)
+        elif part.cell.get("cell_type") == "code":
             imports += [line for line in _import_lines(source) if line not in imports]
-            if checking:
-                checks.setdefault(checking, []).append(source)
+            if part.role == "check":
+                checks.setdefault(part.label, []).append(source)
     exercises = tuple(
         Exercise(label, tuple(solutions.get(label, ())), tuple(checks.get(label, ())))
         for label in order
@@ -372,7 +347,7 @@ def _plan(cells: list, book: BookNotebook) -> list[_Step]:
     boundaries = []
     for i, cell in enumerate(cells):
         if cell.get("cell_type") == "markdown":
-            labels = _exercise_labels(cell.get("source", ""))
+            labels = markers.exercise_labels(cell.get("source", ""))
             boundaries += [i] if labels else []
             for label in labels:
                 located.setdefault(label, i)
@@ -387,8 +362,8 @@ def _plan(cells: list, book: BookNotebook) -> list[_Step]:
             position[ex.label] = later[0] if later else n
     prepare = (
         "import importlib as __grader_importlib, sys as __grader_sys\n"
-        "__grader_sys.modules.pop('resnet_utils.exercises', None)\n"
-        "__grader_importlib.import_module('resnet_utils.exercises')\n"
+        "__grader_sys.modules.pop('resnet_utils.classroom.exercises', None)\n"
+        "__grader_importlib.import_module('resnet_utils.classroom.exercises')\n"
         "del __grader_importlib, __grader_sys\n" + book.imports
     )
     steps: list[_Step] = []
@@ -535,7 +510,7 @@ def _read_notebook(path: Path):
 
 def _labels_in(nb) -> set[str]:
     markdown = [c.get("source", "") for c in nb["cells"] if c.get("cell_type") == "markdown"]
-    return {label for text in markdown for label in _exercise_labels(text)}
+    return {label for text in markdown for label in markers.exercise_labels(text)}
 
 
 def _match(readable: dict[Path, object], book: dict[str, BookNotebook], claimed: set[str]):
@@ -737,15 +712,14 @@ def _memory(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m resnet_utils.grade SUBMISSIONS --csv grades.csv [...]``; see the module docstring."""
+    """``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv [...]``; see the module docstring."""
     p = cli.parser(
-        "grade",
+        "classroom.grade",
         "Grade a class's notebooks: one folder per student in SUBMISSIONS.",
         precision=False,
         seed=False,
+        device="cpu hides the GPUs from the kernels; auto (default) leaves them visible",
     )
-    device = next(a for a in p._actions if a.dest == "device")  # cli's help lists every device
-    device.help = "cpu hides the GPUs from the kernels; auto (default) leaves them visible"
     p.add_argument("submissions", metavar="SUBMISSIONS", help="one folder per student")
     p.add_argument("--csv", required=True, metavar="PATH", help="the gradebook to write")
     p.add_argument(
@@ -808,7 +782,7 @@ def main(argv: list[str] | None = None) -> int:
         atomic_write_bytes(args.csv, csv_text(rows).encode())
         cli.write_json(
             args.json,
-            "grade",
+            "classroom.grade",
             vars(args),
             {
                 "rows": [asdict(r) for r in rows],

@@ -1,12 +1,13 @@
 """The student edition: the chapters with every solution replaced by a stub.
 
-``make student`` runs ``python -m resnet_utils.student notebooks student``.
+``make student`` runs ``python -m resnet_utils.classroom.student notebooks student``.
 Cells tagged ``solution`` keep their function and class signatures, with
 bodies that ``raise NotImplementedError``; assignments become
 ``name = ...``; the check cells stay, so students get instant feedback from
-:mod:`resnet_utils.exercises`. The markdown that wraps solutions in the
-rendered book (``solution-start``/``solution-end``) is removed, with every
-other cell between the two (model answers and rubrics of open exercises).
+:mod:`resnet_utils.classroom.exercises`. The markdown that wraps solutions in
+the rendered book (``solution-start``/``solution-end``) is removed, with every
+other cell between the two (model answers and rubrics of open exercises); the
+markers are read by :mod:`.markers`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+
+from . import markers
 
 __all__ = [
     "stub_source",
@@ -80,21 +83,15 @@ def student_edition(nb):
     import nbformat
 
     nb = copy.deepcopy(nb)
-    cells, stubbed, inside = [], 0, False
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        text = cell.source
-        if cell.cell_type == "markdown" and "{solution-start}" in text:
-            inside = "{solution-end}" not in text
-            continue
-        if cell.cell_type == "markdown" and "{solution-end}" in text:
-            inside = False
-            continue
-        if inside and "solution" not in tags:
-            continue  # a model answer or rubric inside the solution: the teacher's only
-        if cell.cell_type == "code" and "solution" in tags:
-            cell.source = stub_source(text)
-            cell.metadata["tags"] = [t for t in tags if t != "solution"] + ["exercise-stub"]
+    cells, stubbed = [], 0
+    for part in markers.parts(nb.cells):
+        cell = part.cell
+        if part.role in ("solution-start", "solution-end", "answer"):
+            continue  # the markers, and the model answers and rubrics: the teacher's only
+        if part.role == "solution" and cell.cell_type == "code":
+            cell.source = stub_source(cell.source)
+            cell.metadata["tags"] = [t for t in markers.tags(cell) if t != markers.SOLUTION]
+            cell.metadata["tags"].append(markers.STUB)
             stubbed += 1
         cells.append(cell)
     if stubbed:
@@ -132,14 +129,8 @@ TOLERATED = {
 
 def first_stub(nb) -> int:
     """Index of the first cell tagged ``exercise-stub`` in ``nb`` (``len(nb.cells)`` when none)."""
-    return next(
-        (
-            i
-            for i, c in enumerate(nb.cells)
-            if "exercise-stub" in c.get("metadata", {}).get("tags", [])
-        ),
-        len(nb.cells),
-    )
+    index = markers.first(nb.cells, markers.STUB)
+    return len(nb.cells) if index is None else index
 
 
 def student_problems(nb, name: str) -> list[str]:
@@ -188,8 +179,8 @@ def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m resnet_utils.student SRC_DIR DST_DIR`` converts every notebook of SRC_DIR;
-    ``python -m resnet_utils.student --check NOTEBOOK...`` executes student notebooks and checks them."""
+    """``python -m resnet_utils.classroom.student SRC_DIR DST_DIR`` converts every notebook of SRC_DIR;
+    ``python -m resnet_utils.classroom.student --check NOTEBOOK...`` executes student notebooks and checks them."""
     args = sys.argv[1:] if argv is None else argv
     if args[:1] == ["--check"]:
         problems = []
@@ -198,18 +189,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{nb_path}: {'ok' if not found else f'{len(found)} problem(s)'}")
             problems += found
         for problem in problems:
-            print(f"python -m resnet_utils.student: error: {problem}", file=sys.stderr)
+            print(f"python -m resnet_utils.classroom.student: error: {problem}", file=sys.stderr)
         return 1 if problems else 0
     if len(args) != 2:
         print(
-            "usage: python -m resnet_utils.student SRC_DIR DST_DIR | --check NOTEBOOK...",
+            "usage: python -m resnet_utils.classroom.student SRC_DIR DST_DIR | --check NOTEBOOK...",
             file=sys.stderr,
         )
         return 2
     src_dir, dst_dir = Path(args[0]), Path(args[1])
     notebooks = sorted(src_dir.glob("*.ipynb"))
     if not notebooks:
-        print(f"python -m resnet_utils.student: error: no notebooks in {src_dir}", file=sys.stderr)
+        print(
+            f"python -m resnet_utils.classroom.student: error: no notebooks in {src_dir}",
+            file=sys.stderr,
+        )
         return 1
     for path in notebooks:
         n = make_student_notebook(path, dst_dir / path.name)

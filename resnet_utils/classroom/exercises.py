@@ -66,6 +66,46 @@ def _summary(t: torch.Tensor) -> str:
     return f"shape {tuple(t.shape)}, mean {t.float().mean():.4g}, first values {t.detach().flatten()[:3].tolist()}"
 
 
+def _compare(
+    name: str,
+    got: Any,
+    expected: torch.Tensor,
+    desc: str,
+    *,
+    rtol: float = 1e-4,
+    atol: float = 1e-4,
+    shape_hint: Callable[[torch.Tensor], str] = lambda got: "",
+) -> tuple[bool, torch.Tensor]:
+    """The student's ``got`` against ``expected``, the part every tensor checker shares.
+
+    Fails with a hint when ``got`` is not a tensor or has another shape
+    (``shape_hint(got)`` may add what the shape suggests); otherwise returns
+    whether the values agree and ``got`` as a float tensor on the CPU, for
+    the checker's own hints.
+    """
+    if not isinstance(got, torch.Tensor):
+        _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
+    got = got.detach().float().cpu()
+    if got.shape != expected.shape:
+        _fail(
+            name,
+            f"with {desc}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}."
+            + shape_hint(got),
+        )
+    return torch.allclose(got, expected, rtol=rtol, atol=atol), got
+
+
+def _differ(
+    name: str, desc: str, got: torch.Tensor, expected: torch.Tensor, reference: str, hint: str
+) -> None:
+    """Fail: the values differ from ``reference``'s (a summary of each, the largest difference)."""
+    _fail(
+        name,
+        f"with {desc}: values differ from {reference}: expected {_summary(expected)}, got "
+        f"{_summary(got)} (largest difference {(got - expected).abs().max():.3g}).{hint}",
+    )
+
+
 def check_conv2d(fn: Callable) -> None:
     """``fn(input, weight, bias=None, stride=1, padding=0)`` must equal ``F.conv2d``.
 
@@ -94,31 +134,20 @@ def check_conv2d(fn: Callable) -> None:
         )
         expected = F.conv2d(x, w, b, stride=stride, padding=padding)
         got = _call(name, fn, (x, w, b), {"stride": stride, "padding": padding}, desc)
-        if not isinstance(got, torch.Tensor):
-            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
-        if got.shape != expected.shape:
-            _fail(
-                name,
-                f"with {desc}: expected output shape {tuple(expected.shape)}, got {tuple(got.shape)}. "
-                f"Check the output-size formula floor((H + 2p - K) / s) + 1.",
-            )
-        if not torch.allclose(got.float(), expected, atol=1e-4, rtol=1e-4):
-            hint = ""
-            if torch.allclose(
-                got.float(),
-                F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding),
-                atol=1e-4,
-            ):
-                hint = " Your result is a true convolution (flipped kernel); frameworks compute cross-correlation."
-            elif use_bias and torch.allclose(
-                got.float(), F.conv2d(x, w, None, stride=stride, padding=padding), atol=1e-4
-            ):
-                hint = " It matches the result without the bias: add bias[o] to output channel o."
-            _fail(
-                name,
-                f"with {desc}: values differ from F.conv2d (largest difference "
-                f"{(got.float() - expected).abs().max():.3g}).{hint}",
-            )
+        formula = " Check the output-size formula floor((H + 2p - K) / s) + 1."
+        same, got = _compare(name, got, expected, desc, shape_hint=lambda got: formula)
+        if same:
+            continue
+        hint = ""
+        if torch.allclose(
+            got, F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding), atol=1e-4
+        ):
+            hint = " Your result is a true convolution (flipped kernel); frameworks compute cross-correlation."
+        elif use_bias and torch.allclose(
+            got, F.conv2d(x, w, None, stride=stride, padding=padding), atol=1e-4
+        ):
+            hint = " It matches the result without the bias: add bias[o] to output channel o."
+        _differ(name, desc, got, expected, "F.conv2d", hint)
     _ok(name, f"all {len(cases)} cases agree with F.conv2d")
 
 
@@ -255,32 +284,31 @@ def check_confusion_matrix(fn: Callable) -> None:
     _ok(name, f"all {len(cases)} cases agree with sklearn.metrics.confusion_matrix")
 
 
-def _cam_variant(
-    model: nn.Module,
-    layer: nn.Module,
-    X: torch.Tensor,
-    target: torch.Tensor,
-    *,
-    score: str = "logit",
-    pool: str = "mean",
-    mode: str = "bilinear",
-) -> torch.Tensor:
-    """Grad-CAM with one step done differently: what a plausible mistake returns."""
-    store: list[torch.Tensor] = []
-    handle = layer.register_forward_hook(lambda _m, _i, out: store.append(out))
-    try:
-        logits = model(X)
-    finally:
-        handle.remove()
-    A = store[-1]  # (N, K, h, w)
-    outputs = logits.softmax(1) if score == "softmax" else logits
-    (dA,) = torch.autograd.grad(outputs[torch.arange(len(X)), target].sum(), A)
-    if pool == "none":  # gradient x activation, position by position
-        cam = F.relu((dA * A).sum(1, keepdim=True))
-    else:
-        alpha = dA.sum((2, 3), keepdim=True) if pool == "sum" else dA.mean((2, 3), keepdim=True)
-        cam = F.relu((alpha * A).sum(1, keepdim=True))
-    return F.interpolate(cam, size=X.shape[-2:], mode=mode).detach()[:, 0]
+# Grad-CAM done differently in one step (explain.grad_cam's choices): what a plausible mistake gives
+_CAM_MISTAKES = [
+    ({"pool": "sum"}, " It matches gradients summed over the positions: alpha_k is their mean."),
+    ({"mode": "nearest"}, " It matches nearest-neighbour upsampling: use mode='bilinear'."),
+    (
+        {"score": "softmax"},
+        " It matches the gradient of the softmax probability: use the class score (logit) itself.",
+    ),
+    (
+        {"pool": "none"},
+        " It matches gradient x activation at each position: average the gradient over "
+        "positions first, one weight per channel.",
+    ),
+]
+
+
+def _cam_shape_hint(got: torch.Tensor) -> str:
+    if got.ndim == 4 and got.shape[1] == 1:
+        return " Drop the channel dimension: return cam[:, 0]."
+    return (
+        " Upsample the map to the input's size with "
+        "F.interpolate(cam, size=X.shape[-2:], mode='bilinear')."
+        if got.ndim == 3
+        else ""
+    )
 
 
 def check_grad_cam(fn: Callable) -> None:
@@ -294,8 +322,8 @@ def check_grad_cam(fn: Callable) -> None:
     """
     import copy
 
-    from .explain import grad_cam
-    from .models import cifar_resnet
+    from ..explain import grad_cam
+    from ..models import cifar_resnet
 
     name = "check_grad_cam"
     _check_callable(name, fn)
@@ -327,54 +355,15 @@ def check_grad_cam(fn: Callable) -> None:
             {},
             desc,
         )
-        if not isinstance(got, torch.Tensor):
-            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
-        got = got.detach().float().cpu()
-        if got.shape != expected.shape:
-            hint = ""
-            if got.ndim == 4 and got.shape[1] == 1:
-                hint = " Drop the channel dimension: return cam[:, 0]."
-            elif got.ndim == 3 and got.shape[-1] != x_shape[-1]:
-                hint = (
-                    " Upsample the map to the input's size with "
-                    "F.interpolate(cam, size=X.shape[-2:], mode='bilinear')."
-                )
-            _fail(
-                name,
-                f"with {desc}: expected maps of shape {tuple(expected.shape)}, "
-                f"got {tuple(got.shape)}.{hint}",
-            )
-        if torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
+        same, got = _compare(name, got, expected, desc, atol=1e-6, shape_hint=_cam_shape_hint)
+        if same:
             continue
         hint = ""
         if got.min() < -1e-6:
             hint = " Some values are negative: apply ReLU to the weighted sum of the channels."
         else:
-            variants = [
-                (
-                    {"pool": "sum"},
-                    " It matches gradients summed over the positions: alpha_k is their mean.",
-                ),
-                (
-                    {"mode": "nearest"},
-                    " It matches nearest-neighbour upsampling: use mode='bilinear'.",
-                ),
-                (
-                    {"score": "softmax"},
-                    " It matches the gradient of the softmax probability: "
-                    "use the class score (logit) itself.",
-                ),
-                (
-                    {"pool": "none"},
-                    " It matches gradient x activation at each position: "
-                    "average the gradient over positions first, one weight "
-                    "per channel.",
-                ),
-            ]
-            for kwargs, text in variants:
-                if torch.allclose(
-                    got, _cam_variant(model, layer, X, target, **kwargs), rtol=1e-4, atol=1e-6
-                ):
+            for variant, text in _CAM_MISTAKES:
+                if torch.allclose(got, grad_cam(model, layer, X, target, **variant), 1e-4, 1e-6):
                     hint = text
                     break
             else:
@@ -383,11 +372,7 @@ def check_grad_cam(fn: Callable) -> None:
                     got, grad_cam(model, layer, X, predicted), rtol=1e-4, atol=1e-6
                 ):
                     hint = " It matches the predicted class: use the class in `target`."
-        _fail(
-            name,
-            f"with {desc}: expected maps {_summary(expected)}, got {_summary(got)} "
-            f"(largest difference {(got - expected).abs().max():.3g}).{hint}",
-        )
+        _differ(name, desc, got, expected, "resnet_utils.explain.grad_cam", hint)
     _ok(name, f"all {len(cases)} cases agree with resnet_utils.explain.grad_cam")
 
 
@@ -420,23 +405,10 @@ def check_group_norm(fn: Callable) -> None:
         got = _call(
             name, fn, (x.clone(), groups, gamma.clone(), beta.clone()), {"eps": 1e-5}, desc
         )
-        if not isinstance(got, torch.Tensor):
-            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
-        if got.shape != expected.shape:
-            _fail(
-                name,
-                f"with {desc}: expected output shape {tuple(expected.shape)}, "
-                f"got {tuple(got.shape)}",
-            )
-        got = got.detach().float()
-        if torch.allclose(got, expected, atol=1e-4, rtol=1e-4):
-            continue
-        hint = _group_norm_hint(got, x, groups, gamma, beta)
-        _fail(
-            name,
-            f"with {desc}: values differ from F.group_norm (largest difference "
-            f"{(got - expected).abs().max():.3g}).{hint}",
-        )
+        same, got = _compare(name, got, expected, desc)
+        if not same:
+            hint = _group_norm_hint(got, x, groups, gamma, beta)
+            _differ(name, desc, got, expected, "F.group_norm", hint)
     _ok(name, f"all {len(cases)} cases agree with F.group_norm")
 
 
@@ -596,7 +568,7 @@ def check_occlusion_map(fn: Callable) -> None:
     """
     import copy
 
-    from .models import cifar_resnet
+    from ..models import cifar_resnet
 
     name = "check_occlusion_map"
     _check_callable(name, fn)
@@ -615,16 +587,9 @@ def check_occlusion_map(fn: Callable) -> None:
             {"patch": patch, "fill": fill},
             desc,
         )
-        if not isinstance(got, torch.Tensor):
-            _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
-        got = got.detach().float().cpu()
-        if got.shape != expected.shape:
-            _fail(
-                name,
-                f"with {desc}: expected shape {tuple(expected.shape)}, one value per "
-                f"top-left corner (stride 1), got {tuple(got.shape)}",
-            )
-        if torch.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        corners = " One value per top-left corner (stride 1)."
+        same, got = _compare(name, got, expected, desc, atol=1e-5, shape_hint=lambda g: corners)
+        if same:
             continue
         hint = ""
         with torch.no_grad():
@@ -641,9 +606,5 @@ def check_occlusion_map(fn: Callable) -> None:
             got, _occlusion(model, x, target, patch, fill, slice(0, 1)), rtol=1e-4, atol=1e-5
         ):
             hint = " Only the first channel was blanked: blank the square in every channel."
-        _fail(
-            name,
-            f"with {desc}: expected {_summary(expected)}, got {_summary(got)} "
-            f"(largest difference {(got - expected).abs().max():.3g}).{hint}",
-        )
+        _differ(name, desc, got, expected, "the occlusion map computed here", hint)
     _ok(name, f"all {len(cases)} cases agree with the occlusion maps computed here")

@@ -1,8 +1,18 @@
-"""What the package's four command lines share: flags, errors, JSON.
+"""The package's command lines, and what they share: flags, errors, JSON.
 
-``python -m resnet_utils.train`` (:mod:`resnet_utils.recipes`),
-``python -m resnet_utils.finetune``, ``python -m resnet_utils.bench`` and
-``python -m resnet_utils.ddp`` are all built with :func:`parser` and run
+==============  ============================================  ====================
+module          command                                       what it runs
+==============  ============================================  ====================
+``train``       ``python -m resnet_utils.train``              ``recipes``
+``finetune``    ``python -m resnet_utils.finetune``           ``finetune``
+``bench``       ``python -m resnet_utils.bench``              ``bench``
+``ddp``         ``torchrun ... -m resnet_utils.ddp``          ``ddp``
+==============  ============================================  ====================
+
+``python -m resnet_utils.X`` starts in the top-level module ``X``, which
+hands over to the command here before it defines anything, so that ``X`` is
+imported once (by the command). These and the grader
+(:mod:`resnet_utils.classroom.grade`) are built with :func:`parser` and run
 through :func:`run`, so they agree:
 
 - the same flags where they mean the same thing: ``--device`` (default
@@ -29,8 +39,8 @@ from typing import Any
 
 import torch
 
-from .checkpoint import atomic_write_bytes, atomic_write_json
-from .runtime import PRECISIONS, versions
+from ..checkpoint import atomic_write_bytes, atomic_write_json
+from ..runtime import PRECISIONS, versions
 
 __all__ = ["parser", "positive", "run", "envelope", "write_json", "save_weights", "ERRORS"]
 
@@ -85,17 +95,16 @@ def parser(
     precision: bool = True,
     seed: bool = True,
     save: str | None = None,
+    device: str = "auto (CUDA if available), cpu, cuda, cuda:N, mps",
 ) -> argparse.ArgumentParser:
     """A parser for ``python -m resnet_utils.COMMAND`` with the shared flags already added.
 
     Every command gets ``--device``, ``--quiet`` and ``--json``; ``--seed``,
     ``--precision``/``--channels-last`` and ``--save`` when they apply
-    (``save`` is the help text of ``--save``).
+    (``save`` and ``device`` are the help texts of ``--save`` and ``--device``).
     """
     p = _Parser(prog=f"python -m resnet_utils.{command}", description=description)
-    p.add_argument(
-        "--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N, mps"
-    )
+    p.add_argument("--device", default="auto", help=device)
     if seed:
         p.add_argument(
             "--seed", type=_seed, default=0, help="seeds every random choice (default 0)"
