@@ -683,7 +683,9 @@ def axe_source():
 def _themed_page(browser, base_url, theme, width=1280, height=900):
     """A page in ``theme`` (the theme's own setting, kept in localStorage), offline."""
     context = browser.new_context(viewport={"width": width, "height": height})
-    context.add_init_script(f"localStorage.setItem('theme', '{theme}');")
+    context.add_init_script(
+        f"localStorage.setItem('mode', '{theme}'); localStorage.setItem('theme', '{theme}');"
+    )
     page = context.new_page()
     page.route(
         "**/*", lambda r: r.continue_() if r.request.url.startswith(base_url) else r.abort()

@@ -131,6 +131,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _benchmark_timer():
+    """torch.utils.benchmark's Timer, imported without the warning its C++-extension helper
+    logs at import on a machine with a CUDA toolkit and no GPU ("No CUDA runtime is found,
+    using CUDA_HOME=..."): a chapter would show it as an output."""
+    import logging
+
+    log = logging.getLogger("torch.utils.cpp_extension")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        from torch.utils.benchmark import Timer
+    finally:
+        log.setLevel(level)
+    return Timer
+
+
 def median_seconds(
     fn: Callable[[], Any], device: str | torch.device = "cpu", repeats: int = 5, inner: int = 1
 ) -> float:
@@ -144,8 +160,7 @@ def median_seconds(
     """
     import contextlib
 
-    from torch.utils.benchmark import Timer
-
+    Timer = _benchmark_timer()
     device = resolve_device(device)
     check(repeats=repeats, inner=inner)
     check_as("loss_fn", "fn", fn)  # callable
