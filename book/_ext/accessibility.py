@@ -90,10 +90,16 @@ def _patch_render_image(app):
 BIBLIOENTRY = re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"')
 
 
+# myst-nb's folded cell ("hide-output") names its toggle "Toggle hidden content", while the
+# reader sees "Show code cell output" (label-content-name-mismatch): named by what it shows.
+HIDDEN_TOGGLE = '<summary aria-label="Toggle hidden content">'
+
+
 def _fix_theme_html(app, pagename, templatename, context, doctree):
     body = context.get("body")
-    if isinstance(body, str) and "doc-biblioentry" in body:
-        context["body"] = BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+    if isinstance(body, str):
+        body = BIBLIOENTRY.sub(r'\1 role="listitem"', body)
+        context["body"] = body.replace(HIDDEN_TOGGLE, "<summary>")
 
 
 def _add_templates(app, config):
