@@ -732,8 +732,17 @@ def build_edition(book: zh_book.Book, edition: Edition, strict: bool = True) -> 
     flags = ["--all", "--builder", "latex"]
     if strict:
         flags += ["--warningiserror", "--nitpick", "--keep-going"]
-    result = subprocess.run([*zh_book.jupyter_book_command(), "build", str(src), *flags], cwd=src)
+    # The builders' logs are shown only when they fail (as the Chinese web build does): on
+    # success `make pdf` prints one line per edition.
+    result = subprocess.run(
+        [*zh_book.jupyter_book_command(), "build", str(src), *flags],
+        cwd=src,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if result.returncode != 0:
+        print(result.stdout[-20000:], file=sys.stderr)
         print(f"pdf_book: Jupyter Book's LaTeX builder failed on {src}", file=sys.stderr)
         return result.returncode
     latex = src / "_build" / "latex"
@@ -748,6 +757,7 @@ def build_edition(book: zh_book.Book, edition: Edition, strict: bool = True) -> 
         ],
         cwd=latex,
         stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # latexmk's own chatter; the errors are read from the log
     )
     log = (latex / (edition.stem + ".log")).read_text(encoding="utf-8", errors="replace")
     if result.returncode != 0:
