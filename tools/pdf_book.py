@@ -732,19 +732,12 @@ def build_edition(book: zh_book.Book, edition: Edition, strict: bool = True) -> 
     flags = ["--all", "--builder", "latex"]
     if strict:
         flags += ["--warningiserror", "--nitpick", "--keep-going"]
-    # The builders' logs are shown only when they fail (as the Chinese web build does): on
-    # success `make pdf` prints one line per edition.
-    result = subprocess.run(
-        [*zh_book.jupyter_book_command(), "build", str(src), *flags],
-        cwd=src,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    if result.returncode != 0:
-        print(result.stdout[-20000:], file=sys.stderr)
+    # The builders' logs are shown only when they fail: on success `make pdf` prints one line
+    # per edition.
+    returncode = zh_book.run_jupyter_book(src, flags)
+    if returncode != 0:
         print(f"pdf_book: Jupyter Book's LaTeX builder failed on {src}", file=sys.stderr)
-        return result.returncode
+        return returncode
     latex = src / "_build" / "latex"
     result = subprocess.run(
         [

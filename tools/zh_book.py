@@ -917,6 +917,21 @@ def search_has_chinese(html: Path) -> bool:
     return any(CJK.search(term) for term in data.get("terms", {}))
 
 
+def run_jupyter_book(src: Path, flags) -> int:
+    """``jupyter-book build src *flags``; its log is shown only when it fails: on success its
+    last lines would point the reader at an internal folder (``_build/zh_src/_build/html``)."""
+    result = subprocess.run(
+        [*jupyter_book_command(), "build", str(src), *flags],
+        cwd=src,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    if result.returncode != 0:
+        print(result.stdout[-20000:], file=sys.stderr)
+    return result.returncode
+
+
 def build(
     book: Book,
     allow_missing: bool = False,
@@ -938,19 +953,10 @@ def build(
     except FileNotFoundError as err:
         print(f"zh_book build: {err}", file=sys.stderr)
         return 1
-    # Jupyter Book's log is shown only when it fails: on success its last lines would point
-    # the reader at the internal folder (_build/zh_src/_build/html) before the right one.
-    result = subprocess.run(
-        [*jupyter_book_command(), "build", str(src), *flags],
-        cwd=src,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    if result.returncode != 0:
-        print(result.stdout[-20000:], file=sys.stderr)
+    returncode = run_jupyter_book(src, flags)
+    if returncode != 0:
         print("zh_book build: Jupyter Book failed on the Chinese sources", file=sys.stderr)
-        return result.returncode
+        return returncode
     built = src / "_build" / "html"
     if html.exists():
         shutil.rmtree(html)
