@@ -13,9 +13,10 @@ evaluation inside ``fit``) trust their callers and check nothing.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
 from typing import Any
 
@@ -29,154 +30,131 @@ PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 # fit's learning-rate schedules: one-cycle, cosine, step (x0.1 at 50 % and 75 %), constant
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 
-Rule = Callable[[str, Any], Any]  # rule(name, value) returns the value or raises
+
+def _show(value: Any) -> str:
+    """``value`` as a message shows it: a tensor by its shape and dtype, anything long by type."""
+    if isinstance(value, torch.Tensor):
+        return f"a {value.ndim}-D {str(value.dtype).removeprefix('torch.')} tensor of shape " + (
+            f"{tuple(value.shape)}"
+        )
+    text = repr(value)
+    return text if len(text) <= 80 else f"a {type(value).__name__}"
 
 
-def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a bool, else raise ``TypeError``."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {value!r} ({type(value).__name__})")
-    return value
+class Rule:
+    """A valid value: an instance of ``kind`` that passes ``test``, ``what`` in words.
+
+    ``rule(name, value)`` returns ``value`` (through ``cast``, e.g. ``int``) or
+    raises ``TypeError`` (wrong type; a bool is not a number) or ``error``
+    (``test`` fails; ``ValueError`` unless told), with one message: ``"{name} must be {what}, got ..."``.
+    """
+
+    def __init__(self, what: str, kind: Any = object, test=None, cast=None, error=ValueError):
+        self.what, self.kind, self.test, self.cast, self.error = what, kind, test, cast, error
+
+    def __call__(self, name: str, value: Any) -> Any:
+        numeric = self.kind in (numbers.Integral, numbers.Real)
+        wrong_type = not isinstance(value, self.kind) or (numeric and isinstance(value, bool))
+        if wrong_type or not (self.test is None or self.test(value)):
+            error = TypeError if wrong_type else self.error
+            raise error(f"{name} must be {self.what}, got {_show(value)}")
+        return value if self.cast is None else self.cast(value)
+
+
+def _bounds(low: Any, high: Any, open_low: bool = False, open_high: bool = False) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
+    if low is not None:
+        return f" {'>' if open_low else '>='} {low}"
+    return "" if high is None else f" {'<' if open_high else '<='} {high}"
+
+
+def _int(low: int | None = None, high: int | None = None, what: str = "") -> Rule:
+    def test(v: Any) -> bool:
+        return (low is None or v >= low) and (high is None or v <= high)
+
+    return Rule(what or "an int" + _bounds(low, high), numbers.Integral, test, int)
+
+
+def _number(
+    low: float | None = None, high: float | None = None, *, open_low=False, open_high=False
+) -> Rule:
+    def test(v: Any) -> bool:
+        above = low is None or v > low or (v == low and not open_low)
+        below = high is None or v < high or (v == high and not open_high)
+        return math.isfinite(v) and above and below
+
+    what = "a finite number" + _bounds(low, high, open_low, open_high)
+    return Rule(what, numbers.Real, test, float)
+
+
+def _choice(choices: Sequence) -> Rule:
+    return Rule("one of " + ", ".join(map(repr, choices)), test=lambda v: v in choices)
+
+
+def _optional(rule: Rule) -> Callable[[str, Any], Any]:
+    return lambda name, value: None if value is None else rule(name, value)
+
+
+def _each(
+    rule: Callable[[str, Any], Any], min_len: int = 1, max_len: int | None = None, what: str = ""
+) -> Callable[[str, Any], tuple]:
+    """A list or tuple of ``min_len`` to ``max_len`` entries, each following ``rule``; a tuple."""
+    what = (
+        what
+        or f"a list or tuple of {min_len}"
+        + (f" to {max_len}" if max_len else " or more")
+        + " entries"
+    )
+    outer = Rule(what, (list, tuple), lambda v: min_len <= len(v) <= (max_len or len(v)))
+    return lambda name, value: tuple(
+        rule(f"{name}[{i}]", v) for i, v in enumerate(outer(name, value))
+    )
+
+
+def _int_or_pair(low: int) -> Callable[[str, Any], Any]:
+    """An int, or a pair of ints (height, width), each >= ``low``; returns it as given."""
+    one, pair = (
+        _int(low),
+        Rule(f"an int >= {low} or a pair of them", (tuple, list), lambda v: len(v) == 2),
+    )
+    return lambda name, value: (
+        one(name, value)
+        if not isinstance(value, (tuple, list))
+        else tuple(one(f"{name}[{i}]", v) for i, v in enumerate(pair(name, value)))
+    )
+
+
+def _tensor(ndim: int | None = None, floating: bool = False) -> Callable[[str, Any], Any]:
+    """A tensor (``TypeError`` otherwise, or if not floating point) of ``ndim`` dimensions."""
+    what = f"a {ndim}-D " if ndim else "a "
+    what += "floating-point tensor" if floating else "tensor"
+    kind = Rule(
+        what, torch.Tensor, lambda v: not floating or v.is_floating_point(), error=TypeError
+    )
+    rank = Rule(what, torch.Tensor, lambda v: ndim is None or v.ndim == ndim)
+    return lambda name, value: rank(name, kind(name, value))
 
 
 def check_int(
     name: str, value: Any, *, min_value: int | None = None, max_value: int | None = None
 ) -> int:
-    """Return ``value`` as an int, checking its type (bools are not ints) and range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    value = int(value)
-    low = min_value is not None and value < min_value
-    if low or (max_value is not None and value > max_value):
-        op, bound = (">=", min_value) if low else ("<=", max_value)
-        raise ValueError(f"{name} must be {op} {bound}, got {value}")
-    return value
+    """``value`` as an int in ``[min_value, max_value]`` (bools are not ints)."""
+    return _int(min_value, max_value)(name, value)
 
 
 def check_number(
-    name: str,
-    value: Any,
-    *,
-    min_value: float | None = None,
-    max_value: float | None = None,
-    min_inclusive: bool = True,
-    max_inclusive: bool = True,
+    name: str, value: Any, *, min_value: float | None = None, max_value: float | None = None
 ) -> float:
-    """Return ``value`` as a float, checking its type, finiteness and range."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    low = min_value is not None and (
-        value < min_value or (value == min_value and not min_inclusive)
-    )
-    high = max_value is not None and (
-        value > max_value or (value == max_value and not max_inclusive)
-    )
-    if low or high:
-        op, bound, inclusive = (
-            (">", min_value, min_inclusive) if low else ("<", max_value, max_inclusive)
-        )
-        raise ValueError(f"{name} must be {op}{'=' if inclusive else ''} {bound}, got {value}")
-    return value
-
-
-def check_choice(name: str, value: Any, choices: Any) -> Any:
-    """Return ``value`` if it is one of ``choices``, else raise ``ValueError``."""
-    if value not in choices:
-        options = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
-    return value
+    """``value`` as a finite float in ``[min_value, max_value]``."""
+    return _number(min_value, max_value)(name, value)
 
 
 def check_tensor(
     name: str, value: Any, *, ndim: int | None = None, floating: bool = False
 ) -> torch.Tensor:
-    """Return ``value`` if it is a tensor of the expected rank and kind."""
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if ndim is not None and value.ndim != ndim:
-        raise ValueError(
-            f"{name} must be a {ndim}-D tensor, got {value.ndim}-D with shape {tuple(value.shape)}"
-        )
-    if floating and not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-    return value
-
-
-# --- Rules: building blocks ----------------------------------------------------------------------
-
-
-def _int(low: int | None = None, high: int | None = None) -> Rule:
-    return lambda name, value: check_int(name, value, min_value=low, max_value=high)
-
-
-def _number(low: float, high: float | None = None, *, open_low=False, open_high=False) -> Rule:
-    return lambda name, value: check_number(
-        name,
-        value,
-        min_value=low,
-        max_value=high,
-        min_inclusive=not open_low,
-        max_inclusive=not open_high,
-    )
-
-
-def _choice(choices: tuple) -> Rule:
-    return lambda name, value: check_choice(name, value, choices)
-
-
-def _optional(rule: Rule) -> Rule:
-    return lambda name, value: None if value is None else rule(name, value)
-
-
-def _instance(kind: type | tuple[type, ...], what: str) -> Rule:
-    def rule(name: str, value: Any) -> Any:
-        if not isinstance(value, kind):
-            raise TypeError(f"{name} must be {what}, got {type(value).__name__}")
-        return value
-
-    return rule
-
-
-def _each(rule: Rule, *, min_len: int = 1) -> Rule:
-    """A non-empty list or tuple whose every entry follows ``rule``; returns a tuple."""
-
-    def each(name: str, value: Any) -> tuple:
-        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-            raise TypeError(f"{name} must be a list or tuple, got {value!r}")
-        if len(value) < min_len:
-            raise ValueError(f"{name} must list at least {min_len} entry, got {value!r}")
-        return tuple(rule(f"{name}[{i}]", v) for i, v in enumerate(value))
-
-    return each
-
-
-def _int_or_pair(low: int) -> Rule:
-    """An int, or a pair of ints (height, width), each >= ``low``; returns it as given."""
-
-    def rule(name: str, value: Any) -> int | tuple[int, int]:
-        if not isinstance(value, (tuple, list)):
-            return check_int(name, value, min_value=low)
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return tuple(check_int(f"{name}[{i}]", v, min_value=low) for i, v in enumerate(value))
-
-    return rule
-
-
-def _images(name: str, value: Any) -> torch.Tensor:
-    return check_tensor(name, value, ndim=4, floating=True)
-
-
-def _classifier(name: str, value: Any) -> torch.nn.Module:
-    if not isinstance(getattr(value, "fc", None), torch.nn.Linear):
-        raise TypeError(
-            f"{name} must be a network with a Linear classifier `fc` (a ResNet from "
-            f"resnet_utils.models), got {type(value).__name__}"
-        )
-    return value
+    """``value`` if it is a tensor with ``ndim`` dimensions (floating point if ``floating``)."""
+    return _tensor(ndim, floating)(name, value)
 
 
 def _depth(name: str, value: Any) -> int:
@@ -191,34 +169,56 @@ def _arch(name: str, value: Any) -> str:
     return check_arch(value, name)
 
 
-def _callable(name: str, value: Any) -> Any:
-    if not callable(value):
-        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
-    return value
+def _lazy(module: str, cls: str, source: str) -> Rule:
+    """An instance of ``resnet_utils.<module>.<cls>``, imported when checked (no import cycle)."""
+    from importlib import import_module
+
+    return Rule(f"a {cls} ({source})", getattr(import_module(f"resnet_utils.{module}"), cls))
 
 
-_PATH = _instance((str, os.PathLike), "a path (str or pathlib.Path)")
-_LOADER = _instance(DataLoader, "a torch.utils.data.DataLoader")
+def _modes(name: str, value: Any) -> tuple:
+    from .bench import MODES  # the benchmark's modes, where they are defined
+
+    return _each(_choice(tuple(MODES)))(name, value)
+
+
+_BOOL = Rule("True or False", bool)
+_CALLABLE = Rule("callable", Callable)
+_images = _tensor(4, floating=True)
+_classifier = Rule(
+    "a network with a Linear classifier `fc` (a ResNet from resnet_utils.models)",
+    torch.nn.Module,
+    lambda m: isinstance(getattr(m, "fc", None), torch.nn.Linear),
+    error=TypeError,
+)
+
+
+_PATH = Rule("a path (str or pathlib.Path)", (str, os.PathLike))
+_LOADER = Rule("a torch.utils.data.DataLoader", DataLoader)
 
 # --- The rules: one per argument name, whoever takes it --------------------------------------------
 
-RULES: dict[str, Rule] = {
+RULES: dict[str, Callable[[str, Any], Any]] = {
     # how a network trains (TrainConfig, PretrainConfig, DDPConfig, TransferConfig, fit_seeds)
     "num_epochs": _int(1),
     "lr": _number(0, open_low=True),
     "momentum": _number(0, 1, open_high=True),
-    "nesterov": check_bool,
+    "nesterov": _BOOL,
     "weight_decay": _number(0),
     "label_smoothing": _number(0, 1, open_high=True),
     "schedule": _choice(SCHEDULES),
-    "seed": _int(0, 2**32 - 1),
+    "seed": _int(0, 2**32 - 1, "an int in 0..2**32-1"),
     "precision": _choice(PRECISIONS),
-    "channels_last": check_bool,
-    "device": _instance((str, torch.device), "a str such as 'auto', 'cpu' or 'cuda'"),
+    "channels_last": _BOOL,
+    "device": Rule(
+        "a str such as 'auto', 'cpu' or 'cuda', or a torch.device", (str, torch.device)
+    ),
     "patience": _int(1),
     "checkpoint_dir": _PATH,
-    "resume": check_bool,
-    "progress": check_bool,
+    "resume": _BOOL,
+    "progress": _BOOL,
+    "every_seconds": _number(0),
+    "ncols": _int(1),
     "temperature": _number(0, open_low=True),
     "batch_size": _int(1),
     "global_batch_size": _int(1),
@@ -230,11 +230,24 @@ RULES: dict[str, Rule] = {
     # data
     "image_size": _int(8),
     "num_workers": _int(0),
-    "augment": check_bool,
-    "download": check_bool,
+    "augment": _BOOL,
+    "download": _BOOL,
     "per_class": _int(1),
+    "size": _int(1, what="an image side in pixels, an int >= 1"),
+    "digit_size": _int(4, 256),
+    "y": _tensor(1),  # class labels (N,)
+    "val_size": Rule(
+        "a fraction in [0, 1) or a count >= 0",
+        (float, numbers.Integral),
+        lambda v: 0 <= v < 1 if isinstance(v, float) else v >= 0,
+    ),
+    "root": _PATH,
+    "splits": lambda name, value: _lazy("data", "DataSplits", "from load_digits or load_cifar10")(
+        name, value
+    ),
+    "eval_batch_size": _optional(_int(1)),
     # networks
-    "model": _instance(torch.nn.Module, "a torch.nn.Module"),
+    "model": Rule("a torch.nn.Module", torch.nn.Module),
     "arch": _arch,
     "width": _int(1),
     "num_classes": _int(1),
@@ -243,23 +256,48 @@ RULES: dict[str, Rule] = {
     "stride": _int_or_pair(1),
     "classifier": _classifier,
     "depth": _depth,
-    "residual": check_bool,
-    "preact": check_bool,
-    "zero_init_residual": check_bool,
+    "residual": _BOOL,
+    "preact": _BOOL,
+    "zero_init_residual": _BOOL,
     "shortcut": _choice(("A", "B")),
     "kernel_size": _int_or_pair(1),
     "padding": _int_or_pair(0),
     "output_size": _int_or_pair(1),
     "dilation": _int(1),
+    "input": _tensor(4, floating=True),
+    "weight": _tensor(4, floating=True),
+    "bias": _optional(_tensor(1)),
+    "kernel_stride_pairs": _each(
+        Rule(
+            "a (kernel_size, stride) pair of ints >= 1",
+            (tuple, list),
+            lambda v: (
+                len(v) == 2
+                and all(
+                    isinstance(i, numbers.Integral) and not isinstance(i, bool) and i >= 1
+                    for i in v
+                )
+            ),
+        ),
+        0,
+    ),
     "X": _images,  # images (N, C, H, W), floating point
     "normalize": _choice(("mean_std", "zero_one", "minus_one_one")),
-    "train": check_bool,
-    "transform": _optional(_callable),
+    "train": _BOOL,
+    "transform": _optional(_CALLABLE),
     "degrees": _number(0, 45),
     "translate": _number(0, 0.5),
     "blur_p": _number(0, 1),
     "k": _int(1),
     "n_bins": _int(1),
+    "metric": _CALLABLE,
+    "num_samples": _int(1),
+    # comparisons over seeds (findings)
+    "per_seed": _each(_number(), what="a non-empty list of numbers, one per seed"),
+    "names": _each(Rule("a non-empty str", str, len), 2, 2, "two non-empty strings"),
+    "higher_is_better": _BOOL,
+    "message": Rule("a non-empty str", str, len),
+    "lang": _choice(("en", "zh")),
     "n_boot": _int(10),
     "level": _number(0, 1, open_low=True, open_high=True),
     "warmup": _int(0),
@@ -267,14 +305,45 @@ RULES: dict[str, Rule] = {
     "inner": _int(1),
     "peak_size": _int(16),
     "n": _int(16),
-    "models": _each(lambda name, value: value),  # each entry checked by its user's rule
-    "modes": _each(lambda name, value: value),
-    "callback": _optional(_callable),
-    "build": _callable,  # seed -> (model, train_loader, val_loader)
+    "models": _each(lambda name, value: value),  # the benchmark's names, each by the arch rule
+    "networks": _each(
+        Rule("a torch.nn.Module", torch.nn.Module), what="a non-empty list of torch.nn.Module"
+    ),
+    "seeds": lambda name, value: Rule(
+        "a list of distinct seeds", tuple, lambda v: len(set(v)) == len(v)
+    )(
+        name,
+        _each(_int(0, 2**32 - 1, "an int in 0..2**32-1"), what="a non-empty list of seeds")(
+            name, value
+        ),
+    ),
+    "modes": _modes,
+    "callback": _optional(_CALLABLE),
+    "build": _CALLABLE,  # seed -> (model, train_loader, val_loader)
     "loader": _LOADER,
     "train_loader": _LOADER,
     "val_loader": _optional(_LOADER),
-    "loss_fn": _callable,
+    "loss_fn": _CALLABLE,
+    "min_lr": _number(0, open_low=True),
+    "max_lr": _number(0, open_low=True),
+    "num_steps": _int(2),
+    # looking inside (explain)
+    "x": _tensor(),
+    "matrix": _tensor(2),
+    "layer": Rule("a module name (str) or an nn.Module", (str, torch.nn.Module)),
+    "layers": _optional(
+        _each(Rule("a module name", str), what="a non-empty list of module names")
+    ),
+    "score": _choice(("logit", "softmax")),
+    "pool": _choice(("mean", "sum", "none")),
+    "mode": _choice(("bilinear", "nearest")),
+    "blocks": lambda name, value: _each(_int(0), 0, what="a list of block indices (ints >= 0)")(
+        name, tuple(value) if isinstance(value, (set, range, frozenset)) else value
+    ),
+    "batches": Rule("an iterable of (X, y) batches", Iterable, lambda v: not isinstance(v, str)),
+    "directions": _each(Rule("a dict from random_direction", dict), 1, 2, "one or two directions"),
+    "alphas": _each(_number(), what="a non-empty list of step sizes (numbers)"),
+    "fn": _CALLABLE,
     "path": _PATH,
 }
 

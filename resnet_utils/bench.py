@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._checks import check, check_as, check_choice, check_fields
+from ._checks import check, check_as, check_fields
 from .runtime import (
     autocast,
     bf16_supported,
@@ -106,19 +106,9 @@ class BenchConfig:
     def __post_init__(self) -> None:
         check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
         self.models, self.modes = tuple(self.models), tuple(self.modes)
-        from .models import check_arch
-
-        for m in self.models:  # the registry's names, and torchvision's for the parity check
-            try:
-                if m != "torchvision_resnet18":
-                    check_arch(m)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"models: unknown model {m!r}; expected e.g. "
-                    f"{', '.join(model_names())} (any CIFAR depth 6n+2)"
-                ) from None
-        for m in self.modes:
-            check_choice("modes", m, MODES)
+        for i, m in enumerate(self.models):  # the registry's names, and torchvision's
+            if m != "torchvision_resnet18":
+                check_as("arch", f"models[{i}]", m)
 
     def input_shape(self, model: str) -> tuple[int, int, int, int]:
         channels, size, batch = INPUTS["imagenet" if _is_imagenet(model) else "cifar"]
@@ -162,8 +152,7 @@ def median_seconds(
 
     Timer = _benchmark_timer()
     device = resolve_device(device)
-    check(repeats=repeats, inner=inner)
-    check_as("loss_fn", "fn", fn)  # callable
+    check(repeats=repeats, inner=inner, fn=fn)
     timer = Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
     # Timer synchronises the *current* accelerator: make it the one measured
     with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():

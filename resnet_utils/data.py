@@ -25,7 +25,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from ._checks import check, check_as, check_int, check_number, check_tensor
+from ._checks import check, check_as, check_tensor
 from .runtime import seed_worker
 
 __all__ = [
@@ -75,8 +75,8 @@ class ImageDataset(Dataset):
         transform: Callable[[Tensor], Tensor] | None = None,
         classes: list[str] | None = None,
     ) -> None:
-        check(X=X, transform=transform)
-        if check_tensor("y", y, ndim=1).shape != X.shape[:1]:
+        check(X=X, y=y, transform=transform)
+        if y.shape != X.shape[:1]:
             raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y)}")
         self.X, self.y, self.transform = X, y.long(), transform
         self.classes = (
@@ -94,7 +94,7 @@ class ImageDataset(Dataset):
 
     def with_transform(self, transform: Callable[[Tensor], Tensor] | None) -> ImageDataset:
         """The same images and labels with another transform (no copy)."""
-        return ImageDataset(self.X, self.y, check(transform=transform), self.classes)
+        return ImageDataset(self.X, self.y, transform, self.classes)
 
 
 @dataclass
@@ -157,12 +157,11 @@ def digits_augmentation(degrees: float = 10.0, translate: float = 0.1) -> v2.Tra
 
 
 def _split_sizes(n: int, val_size: float | int, name: str = "val_size") -> int:
-    if isinstance(val_size, bool) or not isinstance(val_size, (int, float)):
-        raise TypeError(f"{name} must be a fraction in [0, 1) or a count, got {val_size!r}")
-    if isinstance(val_size, float):
-        check_number(name, val_size, min_value=0.0, max_value=1.0, max_inclusive=False)
+    if isinstance(check_as("val_size", name, val_size), float):
         return int(round(val_size * n))
-    return check_int(name, val_size, min_value=0, max_value=n - 1)
+    if val_size >= n:
+        raise ValueError(f"{name} must be < {n} (the images there are), got {val_size}")
+    return val_size
 
 
 def _carve_validation(y: Tensor, n_val: int, seed: int) -> tuple[Tensor, Tensor]:
@@ -203,7 +202,7 @@ def load_digits(
     """
     from sklearn import datasets
 
-    size = check_int("size", size, min_value=4, max_value=256)
+    size = check_as("digit_size", "size", size)  # 8x8 digits resampled to 4..256 pixels
     check(seed=seed, normalize=normalize, augment=augment)
     digits = datasets.load_digits()
     X = (
@@ -248,8 +247,7 @@ def cifar10(
     """
     from torchvision.datasets import CIFAR10
 
-    check_as("path", "root", root)
-    check(train=train, download=download)
+    check(root=root, train=train, download=download)
     folder = Path(root).expanduser() / CIFAR10.base_folder
     if not download and not folder.is_dir():
         raise FileNotFoundError(
@@ -343,14 +341,14 @@ def make_loaders(
     and each worker's NumPy/random state is derived from it, so the order of
     batches and the augmentations repeat exactly from run to run.
     """
-    if not isinstance(splits, DataSplits):
-        raise TypeError(
-            f"splits must be a DataSplits (from load_digits or load_cifar10), "
-            f"got {type(splits).__name__}"
-        )
-    check(batch_size=batch_size, seed=seed, num_workers=num_workers)
+    check(
+        splits=splits,
+        batch_size=batch_size,
+        eval_batch_size=eval_batch_size,
+        seed=seed,
+        num_workers=num_workers,
+    )
     eval_batch_size = eval_batch_size or max(batch_size, 256)
-    check_as("batch_size", "eval_batch_size", eval_batch_size)
     generator = torch.Generator().manual_seed(seed)
     common = dict(
         num_workers=num_workers,
@@ -385,8 +383,7 @@ def per_class_indices(
     y: Tensor, per_class: int, seed: int = 0, num_classes: int | None = None
 ) -> Tensor:
     """Sorted indices of ``per_class`` randomly chosen examples of every class (seeded)."""
-    check_tensor("y", y, ndim=1)
-    check(per_class=per_class, seed=seed)
+    check(y=y, per_class=per_class, seed=seed)
     g = torch.Generator().manual_seed(seed)
     chosen = []
     for c in range(num_classes if num_classes is not None else int(y.max()) + 1):

@@ -36,7 +36,6 @@ References
 from __future__ import annotations
 
 import copy
-import numbers
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -44,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import check, check_as, check_choice, check_int, check_number, check_tensor
+from ._checks import _show, check, check_as
 from .models import BasicBlock, Bottleneck, PadShortcut, PreActBlock
 from .runtime import eval_mode
 
@@ -73,8 +72,7 @@ def trace_shapes(
     produces; a module called twice is listed twice. Runs in eval mode
     without gradients and restores the model's mode.
     """
-    check(model=model)
-    check_tensor("x", x)
+    check(model=model, x=x)
     modules = dict(model.named_modules())
     names = names if names is not None else [n for n, _ in model.named_children()]
     unknown = [n for n in names if n not in modules]
@@ -113,7 +111,7 @@ def backbone_features(model: nn.Module, X: Tensor) -> Tensor:
     be normalised (``splits.normalize(X)``).
     """
     check_as("classifier", "model", model)
-    check_tensor("X", X)
+    check(X=X)
     captured: list[Tensor] = []
     hook = model.fc.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0]))
     try:
@@ -134,13 +132,9 @@ def _resolve_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
     modules = dict(model.named_modules())
     if isinstance(layer, str):
         found, what = (modules.get(layer) if layer else None), repr(layer)
-    elif isinstance(layer, nn.Module):
+    else:  # a module (the rule of ``layer``)
         found = layer if any(m is layer for m in modules.values()) else None
         what = f"({type(layer).__name__})"
-    else:
-        raise TypeError(
-            f"layer must be a module name (str) or an nn.Module, got {type(layer).__name__}"
-        )
     if found is None:
         known = [n for n in modules if n][:12]
         raise ValueError(f"layer {what} is not a module of the model; known names include {known}")
@@ -152,16 +146,13 @@ def _targets(target: Any, logits: Tensor) -> Tensor:
     n, num_classes = logits.shape
     if target is None:
         return logits.argmax(dim=1)
-    if isinstance(target, numbers.Integral) and not isinstance(target, bool):
-        check_int("target", target, min_value=0, max_value=num_classes - 1)
-        return torch.full((n,), target, dtype=torch.long, device=logits.device)
     t = torch.as_tensor(target, device=logits.device)
-    if isinstance(target, bool) or t.is_floating_point() or t.dtype == torch.bool:
-        raise TypeError(f"target must be None, an int or class indices (ints), got {target!r}")
-    if t.shape != (n,) or (len(t) and (t.min() < 0 or t.max() >= num_classes)):
+    t = t.expand(n) if t.ndim == 0 else t  # one class for every image
+    integers = not (isinstance(target, bool) or t.is_floating_point() or t.dtype == torch.bool)
+    if not integers or t.shape != (n,) or (n and (t.min() < 0 or t.max() >= num_classes)):
         raise ValueError(
-            f"target must be an int or have one class per image in [0, {num_classes - 1}], "
-            f"shape ({n},); got {t.tolist() if t.numel() <= 8 else tuple(t.shape)}"
+            f"target must be None, a class index or one class index per image ({n}), "
+            f"each in [0, {num_classes - 1}]; got {_show(target)}"
         )
     return t.long()
 
@@ -177,10 +168,8 @@ def feature_maps(
     not change them. Runs in eval mode without gradients and restores the
     model's modes. A module called twice keeps its last output.
     """
-    check(model=model, X=X)
+    check(model=model, X=X, layers=layers)
     names = list(layers) if layers is not None else [n for n, _ in model.named_children()]
-    if not names:
-        raise ValueError("layers must name at least one module")
     modules = {name: _resolve_layer(model, name) for name in names}
     captured: dict[str, Tensor] = {}
 
@@ -237,13 +226,7 @@ def grad_cam(
     gradients), ``pool="none"`` (gradient times activation position by
     position, as HiResCAM), ``relu=False``, ``mode="nearest"``.
     """
-    check(model=model, X=X)
-    for name, value, options in [
-        ("score", score, ("logit", "softmax")),
-        ("pool", pool, ("mean", "sum", "none")),
-        ("mode", mode, ("bilinear", "nearest")),
-    ]:
-        check_choice(name, value, options)
+    check(model=model, X=X, layer=layer, score=score, pool=pool, mode=mode)
     module = _resolve_layer(model, layer)
     X = X.detach().to(_device(model)).requires_grad_(True)  # a graph even if weights are frozen
     captured: list[Tensor] = []
@@ -257,14 +240,11 @@ def grad_cam(
     try:
         with eval_mode(model), torch.enable_grad():
             logits = model(X)  # (N, num_classes)
-            if not captured:
-                raise ValueError(f"layer {layer!r} was not called in the forward pass")
-            A = captured[-1]  # (N, K, h, w); the last call if the layer runs twice
-            if not isinstance(A, Tensor) or A.ndim != 4:
-                shape = tuple(A.shape) if isinstance(A, Tensor) else type(A).__name__
+            A = captured[-1] if captured else "nothing: it was not called in the forward pass"
+            if not isinstance(A, Tensor) or A.ndim != 4:  # the last call if it runs twice
                 raise ValueError(
-                    f"layer must output a 4-D (N, K, h, w) feature map, got "
-                    f"{shape}: choose a convolutional layer or stage"
+                    f"layer must output a 4-D (N, K, h, w) feature map, got {_show(A)}: "
+                    f"choose a convolutional layer or stage"
                 )
             outputs = logits.softmax(1) if score == "softmax" else logits
             scores = outputs.gather(1, _targets(target, logits)[:, None]).sum()
@@ -337,22 +317,14 @@ def without_blocks(model: nn.Module, blocks: Iterable[int]) -> nn.Module:
     changed; the copy keeps its device and modes. An empty ``blocks`` gives
     an unchanged copy.
     """
-    check(model=model)
-    if isinstance(blocks, (str, bytes)) or not isinstance(blocks, Iterable):
-        raise TypeError(
-            f"blocks must be an iterable of block indices (ints), got {type(blocks).__name__}"
-        )
+    _, indices = check(model=model, blocks=blocks)
     found = residual_blocks(model)
-    if not found:
-        raise ValueError("model has no residual blocks (BasicBlock or Bottleneck) to delete")
-    indices = []
-    for i, b in enumerate(blocks):
-        b = check_int(f"blocks[{i}]", b)
-        indices.append(b)
-        if not 0 <= b < len(found):
+    for i, b in enumerate(indices):
+        if b >= len(found):
             raise ValueError(
                 f"blocks[{i}] = {b} is out of range: the model has {len(found)} "
-                f"blocks, numbered 0 to {len(found) - 1}"
+                f"residual blocks (BasicBlock or Bottleneck)"
+                + (f", numbered 0 to {len(found) - 1}" if found else "")
             )
     copied = copy.deepcopy(model)
     modules = dict(copied.named_modules())
@@ -388,28 +360,6 @@ def random_direction(model: nn.Module, seed: int = 0) -> Direction:
     return direction
 
 
-def _check_direction(i: int, direction: Any, params: dict[str, Tensor]) -> Direction:
-    if not isinstance(direction, dict):
-        raise TypeError(
-            f"directions[{i}] must be a dict of parameter name -> tensor "
-            f"(from random_direction), got {type(direction).__name__}"
-        )
-    if set(direction) != set(params):
-        missing, extra = set(params) - set(direction), set(direction) - set(params)
-        raise ValueError(
-            f"directions[{i}] does not match the model's parameters: missing "
-            f"{sorted(missing)[:3]}, unknown {sorted(extra)[:3]}"
-        )
-    for name, d in direction.items():
-        if not isinstance(d, Tensor) or d.shape != params[name].shape:
-            shape = tuple(d.shape) if isinstance(d, Tensor) else type(d).__name__
-            raise ValueError(
-                f"directions[{i}][{name!r}] must have the parameter's shape "
-                f"{tuple(params[name].shape)}, got {shape}"
-            )
-    return direction
-
-
 @torch.no_grad()
 def loss_landscape(
     model: nn.Module,
@@ -436,30 +386,22 @@ def loss_landscape(
         len(alphas))`` for two, with ``[i, j]`` at ``alphas[i] * d1 +
         alphas[j] * d2``. Each loss is the mean over all examples.
     """
-    check(model=model, loss_fn=loss_fn)
-    if isinstance(loader, (Tensor, str)) or not isinstance(loader, Iterable):
-        raise TypeError(
-            f"loader must be an iterable of (X, y) batches, got {type(loader).__name__}"
-        )
-    dirs = [directions] if isinstance(directions, dict) else list(directions)
-    if len(dirs) not in (1, 2):
-        raise ValueError(
-            f"directions must be one direction or a sequence of 1 or 2, got {len(dirs)}"
-        )
-    if isinstance(alphas, (str, bytes)) or not isinstance(alphas, (Sequence, Tensor)):
-        raise TypeError(f"alphas must be a sequence of numbers, got {type(alphas).__name__}")
-    alphas = [
-        check_number(f"alphas[{i}]", float(a) if isinstance(a, Tensor) else a)
-        for i, a in enumerate(alphas)
-    ]
-    if not alphas:
-        raise ValueError(
-            "alphas must not be empty: give the step sizes to evaluate, "
-            "e.g. torch.linspace(-1, 1, 21)"
-        )
+    dirs = [directions] if isinstance(directions, dict) else directions
+    alphas = alphas.tolist() if isinstance(alphas, Tensor) else alphas
+    *_, dirs, alphas = check(
+        model=model, loss_fn=loss_fn, batches=loader, directions=dirs, alphas=alphas
+    )
     probe = copy.deepcopy(model).eval()
     params = dict(probe.named_parameters())
-    dirs = [_check_direction(i, d, params) for i, d in enumerate(dirs)]
+    shapes = {n: tuple(p.shape) for n, p in params.items()}
+    for i, d in enumerate(dirs):
+        got = {n: tuple(v.shape) if isinstance(v, Tensor) else None for n, v in d.items()}
+        if got != shapes:
+            wrong = sorted(set(shapes) ^ set(got)) or [n for n in shapes if got[n] != shapes[n]]
+            raise ValueError(
+                f"directions[{i}] does not match the model's parameters (random_direction(model) "
+                f"makes one): {wrong[0]!r} is missing, unknown or not of the parameter's shape"
+            )
     theta = {n: p.detach().clone() for n, p in params.items()}
     device = _device(probe)
 

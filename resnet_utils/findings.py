@@ -18,27 +18,21 @@ need not hold on another budget. This module serves the second kind:
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from ._checks import check, check_as
 
 __all__ = ["SeedComparison", "compare_seeds", "Findings"]
 
 
 def _values(name: str, values: Any) -> list[float]:
-    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of numbers (one per seed), got {values!r}")
-    out = []
-    for i, v in enumerate(values):
-        if hasattr(v, "item") and getattr(v, "ndim", 0) == 0:  # NumPy or torch scalar
-            v = v.item()
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise TypeError(f"{name}[{i}] must be a finite number, got {v!r}")
-        out.append(float(v))
-    if not out:
-        raise ValueError(f"{name} needs at least one seed's value")
-    return out
+    """One number per seed, from a list, an array or a tensor."""
+    values = values.tolist() if hasattr(values, "tolist") else values  # NumPy, torch
+    if isinstance(values, (list, tuple)):  # their scalars too
+        values = [v.item() if hasattr(v, "item") else v for v in values]
+    return list(check_as("per_seed", name, values))
 
 
 def _std(values: list[float]) -> float:
@@ -100,8 +94,7 @@ class SeedComparison:
         ``what`` names the measure; ``lang="zh"`` gives the Chinese sentence
         (with ``names`` in Chinese) for the Chinese edition's glue.
         """
-        if lang not in ("en", "zh"):
-            raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+        check(lang=lang)
         a, b = names if names is not None else (self.a_name, self.b_name)
         ahead, behind = (b, a) if self.verdict == "b" else (a, b)
         same = len(self.a) == len(self.b)
@@ -143,14 +136,7 @@ def compare_seeds(
     when every run of one is better than every run of the other.
     """
     a_vals, b_vals = _values("a", a), _values("b", b)
-    if (
-        not isinstance(names, (tuple, list))
-        or len(names) != 2
-        or not all(isinstance(n, str) and n for n in names)
-    ):
-        raise TypeError(f"names must be two non-empty strings, got {names!r}")
-    if not isinstance(higher_is_better, bool):
-        raise TypeError(f"higher_is_better must be True or False, got {higher_is_better!r}")
+    check(names=names, higher_is_better=higher_is_better)
     sign = 1.0 if higher_is_better else -1.0
     if min(sign * v for v in a_vals) > max(sign * v for v in b_vals):
         verdict = "a"
@@ -202,8 +188,7 @@ class Findings:
 
     def check(self, condition: Any, message: str) -> bool:
         """Assert ``condition`` at the book's settings; elsewhere return it."""
-        if not isinstance(message, str) or not message:
-            raise TypeError(f"message must be a non-empty string, got {message!r}")
+        check(message=message)
         if not condition and self.at_book_settings:
             raise AssertionError(message)
         return bool(condition)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import check, check_int, check_number
+from ._checks import check
 from .runtime import resolve_device, seed_everything
 from .step import TrainStep
 
@@ -42,12 +42,15 @@ def lr_range_test(
         ``(lrs, losses)``: the learning rate and the smoothed loss of every
         step taken.
     """
-    check(model=model, train_loader=train_loader)
-    if len(train_loader) == 0:
-        raise ValueError("train_loader yields no batches: the training set is empty")
-    min_lr = check_number("min_lr", min_lr, min_value=0, min_inclusive=False)
-    max_lr = check_number("max_lr", max_lr, min_value=min_lr, min_inclusive=False)
-    num_steps = check_int("num_steps", num_steps, min_value=2)
+    *_, min_lr, max_lr, num_steps = check(
+        model=model, train_loader=train_loader, min_lr=min_lr, max_lr=max_lr, num_steps=num_steps
+    )
+    if len(train_loader) == 0 or max_lr <= min_lr:
+        raise ValueError(
+            f"max_lr must be > min_lr, got {max_lr} and {min_lr}"
+            if len(train_loader)
+            else "train_loader yields no batches: the training set is empty"
+        )
     device = resolve_device(device)
     seed_everything(seed)
     saved = copy.deepcopy(model.state_dict())

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ._checks import check, check_as
+from ._checks import check
 from .runtime import eval_mode, resolve_device
 
 __all__ = [
@@ -242,8 +242,7 @@ def bootstrap_ci(
             f"y_true and y_pred must be non-empty and of the same length, "
             f"got {len(y_true)} and {len(y_pred)}"
         )
-    check_as("loss_fn", "metric", metric)  # callable
-    check(n_boot=n_boot, level=level, seed=seed)
+    check(metric=metric, n_boot=n_boot, level=level, seed=seed)
     result = bootstrap(
         (np.arange(len(y_true)),),
         lambda idx: metric(y_true[idx], y_pred[idx]),

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._checks import check, check_int, check_tensor
+from ._checks import check, check_as
 
 __all__ = [
     "conv_output_size",
@@ -49,8 +49,9 @@ def conv_output_size(
     Raises ``ValueError`` when the (dilated) kernel is larger than the padded
     input, which has no valid output position.
     """
-    size = check_int("size", size, min_value=1)
-    check(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    size = check(
+        size=size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation
+    )[0]
     return _output_size(size, kernel_size, stride, padding, dilation)
 
 
@@ -67,21 +68,17 @@ def _output_size(size: int, kernel_size: int, stride: int, padding: int, dilatio
 def _check_conv_args(
     input: Tensor, weight: Tensor, bias: Tensor | None, stride, padding
 ) -> tuple[tuple[int, int], tuple[int, int], int, int]:
-    check_tensor("input", input, ndim=4, floating=True)
-    check_tensor("weight", weight, ndim=4, floating=True)
+    check(input=input, weight=weight, bias=bias, stride=stride, padding=padding)
     if input.shape[1] != weight.shape[1]:
         raise ValueError(
             f"weight expects {weight.shape[1]} input channels (weight shape (C_out, C_in, K_h, K_w) = "
             f"{tuple(weight.shape)}) but input has {input.shape[1]} (input shape {tuple(input.shape)})"
         )
-    if bias is not None:
-        check_tensor("bias", bias, ndim=1)
-        if bias.shape[0] != weight.shape[0]:
-            raise ValueError(
-                f"bias must have one value per output channel ({weight.shape[0]}), "
-                f"got shape {tuple(bias.shape)}"
-            )
-    check(stride=stride, padding=padding)
+    if bias is not None and bias.shape[0] != weight.shape[0]:
+        raise ValueError(
+            f"bias must have one value per output channel ({weight.shape[0]}), "
+            f"got shape {tuple(bias.shape)}"
+        )
     stride, padding = _pair(stride), _pair(padding)
     h_out = _output_size(input.shape[2], weight.shape[2], stride[0], padding[0])
     w_out = _output_size(input.shape[3], weight.shape[3], stride[1], padding[1])
@@ -142,9 +139,6 @@ def conv2d_unfold(
     return out.view(input.shape[0], c_out, h_out, w_out)  # (N, C_out, H_out, W_out)
 
 
-_LAYER = ("kernel_size", "stride")  # what receptive_field's pairs hold
-
-
 def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     """Receptive field (in input pixels) of one output pixel after ``layers``.
 
@@ -152,15 +146,8 @@ def receptive_field(layers: Sequence[tuple[int, int]]) -> int:
     adds ``(k - 1) * jump`` pixels, where ``jump`` is the product of the
     strides below it: two 3x3 convs see 5x5, three see 7x7.
     """
-    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
-        raise TypeError(
-            f"layers must be a sequence of (kernel_size, stride) pairs, got {layers!r}"
-        )
     rf, jump = 1, 1
-    for idx, layer in enumerate(layers):
-        if not isinstance(layer, (tuple, list)) or len(layer) != 2:
-            raise ValueError(f"layers[{idx}] must be a (kernel_size, stride) pair, got {layer!r}")
-        k, s = (check_int(f"layers[{idx}] {n}", v, min_value=1) for n, v in zip(_LAYER, layer))
+    for k, s in check_as("kernel_stride_pairs", "layers", layers):
         rf += (k - 1) * jump
         jump *= s
     return rf

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ._checks import check, check_as
 from .train import History
 
 __all__ = [
@@ -31,12 +32,11 @@ def plot_history(history: History | dict, title: str | None = None) -> Figure:
     """Loss (left) and accuracy (right) per epoch, training and validation."""
     if isinstance(history, dict):
         history = History.from_dict(history)
-    if not isinstance(history, History):
-        raise TypeError(
-            f"history must be a History (returned by fit) or its dict, got {type(history).__name__}"
+    if not isinstance(history, History) or history.num_epochs == 0:
+        raise (ValueError if isinstance(history, History) else TypeError)(
+            "history must be a History (returned by fit) or its dict, of at least one epoch; "
+            f"got {history!r:.80}"
         )
-    if history.num_epochs == 0:
-        raise ValueError("history is empty: train for at least one epoch first")
     epochs = np.arange(1, history.num_epochs + 1)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
     ax_loss.plot(epochs, history.train_loss, label="train")
@@ -70,12 +70,7 @@ class LivePlot:
     def __init__(
         self, title: str | None = None, num_epochs: int | None = None, every_seconds: float = 5.0
     ) -> None:
-        if num_epochs is not None and (
-            isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1
-        ):
-            raise ValueError(f"num_epochs must be a positive int or None, got {num_epochs!r}")
-        if not isinstance(every_seconds, (int, float)) or not every_seconds >= 0:
-            raise ValueError(f"every_seconds must be a number >= 0, got {every_seconds!r}")
+        check(num_epochs=1 if num_epochs is None else num_epochs, every_seconds=every_seconds)
         self.title, self.num_epochs, self.every_seconds = title, num_epochs, every_seconds
         self.handle = None
         self.updates = 0  # figures drawn
@@ -120,9 +115,7 @@ def show_images(
         raise ValueError(
             f"labels must have one entry per image: {len(labels)} labels for {len(X)} images"
         )
-    if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
-    ncols = min(ncols, len(X))
+    ncols = min(check(ncols=ncols), len(X))
     nrows = int(np.ceil(len(X) / ncols))
     fig, axes = plt.subplots(
         nrows,
@@ -158,14 +151,8 @@ def conv_animation(x: torch.Tensor, kernel: torch.Tensor, padding: int = 0, inte
 
     from .ops import conv2d_unfold
 
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise ValueError(
-            f"x must be a 2-D tensor (H, W), got {getattr(x, 'shape', type(x).__name__)}"
-        )
-    if not isinstance(kernel, torch.Tensor) or kernel.ndim != 2:
-        raise ValueError(
-            f"kernel must be a 2-D tensor (K_h, K_w), got {getattr(kernel, 'shape', type(kernel).__name__)}"
-        )
+    for name, value in (("x", x), ("kernel", kernel)):  # (H, W) and (K_h, K_w)
+        check_as("matrix", name, value)
     x = x.float()
     kernel = kernel.float()
     out = conv2d_unfold(x[None, None], kernel[None, None], padding=padding)[0, 0]  # checks sizes

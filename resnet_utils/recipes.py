@@ -146,8 +146,6 @@ def train_recipe(
     num_workers: int = 0,
 ) -> tuple[Any, dict[str, Any]]:
     """Train ``recipe`` with ``seed``; return the trained model and the result."""
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
     config = TrainConfig(**{**asdict(recipe.config), "seed": seed})
     model, train_loader, val_loader, test_loader = build_recipe(
         recipe, seed, data_root, download, num_workers

@@ -92,8 +92,15 @@ class PerCopy(nn.Module):
         return y.reshape(n, -1, *y.shape[2:])
 
 
-def _stack_leaf(k: int, module: nn.Module, name: str) -> nn.Module:
-    """The stacked counterpart of one leaf module (weights filled in later)."""
+def _has_state(module: nn.Module) -> bool:
+    """Whether ``module`` holds parameters or buffers of its own (not its children's)."""
+    return any(True for _ in module.parameters(recurse=False)) or any(
+        True for _ in module.buffers(recurse=False)
+    )
+
+
+def _stack_leaf(k: int, module: nn.Module) -> nn.Module | None:
+    """The stacked counterpart of one leaf module (weights filled in later); None: cannot."""
     if isinstance(module, nn.Conv2d):
         return nn.Conv2d(
             k * module.in_channels,
@@ -118,15 +125,7 @@ def _stack_leaf(k: int, module: nn.Module, name: str) -> nn.Module:
         return StackedLinear(k, module.in_features, module.out_features, module.bias is not None)
     if isinstance(module, PadShortcut):
         return PerCopy(k, module)
-    has_state = any(True for _ in module.parameters(recurse=False)) or any(
-        True for _ in module.buffers(recurse=False)
-    )
-    if has_state:
-        raise TypeError(
-            f"models: cannot stack {name or 'the model'} ({type(module).__name__}); "
-            "fit_seeds stacks Conv2d, BatchNorm2d, Linear and modules without parameters"
-        )
-    return module
+    return None if _has_state(module) else module
 
 
 class StackedNetwork(nn.Module):
@@ -141,20 +140,20 @@ class StackedNetwork(nn.Module):
         self.k = len(models)
         self.net = copy.deepcopy(models[0])
         for name, module in list(self.net.named_modules()):
-            if any(True for _ in module.children()):  # a container: it holds no state itself
-                if any(True for _ in module.parameters(recurse=False)) or any(
-                    True for _ in module.buffers(recurse=False)
-                ):
-                    raise TypeError(
-                        f"models: cannot stack {name or 'the model'} "
-                        f"({type(module).__name__}): it holds parameters of its own"
-                    )
-            elif name:
+            container = any(True for _ in module.children())
+            stacked = None if container else _stack_leaf(self.k, module)
+            if (container and _has_state(module)) or (not container and stacked is None):
+                raise TypeError(
+                    f"models: cannot stack {name or 'the model'} ({type(module).__name__}); "
+                    "fit_seeds stacks Conv2d, BatchNorm2d, Linear, modules without parameters "
+                    "and containers of them"
+                )
+            if not container and name:
                 parent, _, attr = name.rpartition(".")
                 owner = self.net.get_submodule(parent) if parent else self.net
-                setattr(owner, attr, _stack_leaf(self.k, module, name))
-            else:
-                self.net = _stack_leaf(self.k, module, name)
+                setattr(owner, attr, stacked)
+            elif not container:
+                self.net = stacked
         self._pairs = [  # (name, stacked leaf) of every leaf that holds state
             (name, m) for name, m in self.net.named_modules() if isinstance(m, _STATEFUL)
         ]
@@ -200,11 +199,7 @@ _STATEFUL = (nn.Conv2d, nn.BatchNorm2d, StackedLinear)
 
 def stack_networks(models: Sequence[nn.Module]) -> StackedNetwork:
     """k models of one architecture, each with its own weights, as one :class:`StackedNetwork`."""
-    models = list(models) if isinstance(models, (list, tuple)) else models
-    if not isinstance(models, list) or not models:
-        raise TypeError("models must be a non-empty list of torch.nn.Module")
-    for i, m in enumerate(models):
-        check_as("model", f"models[{i}]", m)
+    models = check_as("networks", "models", models)
     first = [(key, tuple(v.shape)) for key, v in models[0].state_dict().items()]
     for i, m in enumerate(models[1:], 1):
         if [(key, tuple(v.shape)) for key, v in m.state_dict().items()] != first:
@@ -276,33 +271,23 @@ def fit_seeds(
     stopped; the stack trains until every copy has stopped.
     """
     config = config if config is not None else TrainConfig()
-    if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    if config.checkpoint_dir is not None:
-        raise ValueError(
-            "config.checkpoint_dir: fit_seeds keeps no checkpoints; train one seed with fit"
-        )
-    check(build=build)
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
-        raise TypeError(f"seeds must be a non-empty list of seeds, got {seeds!r}")
-    seeds = [check_as("seed", f"seeds[{i}]", s) for i, s in enumerate(seeds)]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must not repeat, got {seeds}")
-
+    _, seeds = check(build=build, seeds=seeds)
     models, train_loaders, val_loaders = [], [], []
     for seed in seeds:
         built = build(seed)
         if not isinstance(built, tuple) or len(built) != 3:
             raise TypeError("build(seed) must return (model, train_loader, val_loader)")
         model, train_loader, val_loader = built
-        check_fit_args(model, train_loader, val_loader, config)
+        check_fit_args(model, train_loader, val_loader, config)  # the config's type too
         models.append(model)
         train_loaders.append(train_loader)
         val_loaders.append(val_loader)
     steps = len(train_loaders[0])
-    if any(len(loader) != steps for loader in train_loaders):
+    if any(len(loader) != steps for loader in train_loaders) or config.checkpoint_dir:
         raise ValueError(
-            "build(seed)'s train loaders must have the same number of batches, got "
+            "config.checkpoint_dir: fit_seeds keeps no checkpoints; train one seed with fit"
+            if config.checkpoint_dir
+            else "build(seed)'s train loaders must have the same number of batches, got "
             f"{[len(loader) for loader in train_loaders]}"
         )
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ._checks import check_tensor
+from ._checks import check, check_tensor
 from ._twin import encode, twin_html
 from .ops import classic_kernels, conv2d_unfold, conv_output_size
 
@@ -268,10 +268,7 @@ class AugmentExplorer:
         import ipywidgets as w
 
         check_tensor("image", image, ndim=3, floating=True)
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
-            raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+        check(num_samples=num_samples, seed=seed)
         self.image = image.detach().cpu()
         self.num_samples, self.seed = num_samples, seed
         style = {"description_width": "90px"}

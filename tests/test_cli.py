@@ -73,18 +73,25 @@ def test_the_envelope_carries_command_config_and_versions(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
 
 
-@pytest.mark.parametrize(
-    "text, ok", [("3", True), ("0.5", False), ("0", False), ("-2", False), ("x", False)]
-)
-def test_positive_int(text, ok):
-    import argparse
+def test_a_rule_message_names_the_flag_that_set_the_field(capsys):
+    p = cli.parser("demo", "a demo")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--labels-per-class", type=int, nargs="+")
 
-    parse = cli.positive(int)
-    if ok:
-        assert parse(text) == 3
-    else:
-        with pytest.raises(argparse.ArgumentTypeError):
-            parse(text)
+    def body(args):
+        from resnet_utils._checks import check
+
+        check(batch_size=args.batch_size, labels_per_class=args.labels_per_class)
+
+    assert cli.run(p, body, ["--batch-size", "0", "--labels-per-class", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err == "python -m resnet_utils.demo: error: --batch-size must be an int >= 1, got 0\n"
+    assert cli.run(p, body, ["--batch-size", "2", "--labels-per-class", "3", "0"]) == 1
+    assert (
+        "error: --labels-per-class[1] must be an int in [1, 50], got 0" in capsys.readouterr().err
+    )
+    assert cli.run(p, body, ["--batch-size", "x"]) == 1  # argparse's own: the type
+    assert "argument --batch-size: invalid int value: 'x'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

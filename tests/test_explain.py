@@ -67,7 +67,7 @@ def test_feature_maps_bad_arguments():
     model, X = _model(), _images()
     with pytest.raises(ValueError, match="layer 'layer4' is not a module"):
         feature_maps(model, X, ["layer4"])
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match="non-empty list"):
         feature_maps(model, X, [])
     with pytest.raises(ValueError, match="4-D"):
         feature_maps(model, X[0])
@@ -160,11 +160,11 @@ def test_grad_cam_bad_arguments():
         grad_cam(model, 3, X, 0)
     with pytest.raises(ValueError, match="4-D"):
         grad_cam(model, "fc", X, 0)
-    with pytest.raises(ValueError, match=r"target must be <= 9"):
+    with pytest.raises(ValueError, match=r"each in \[0, 9\]; got 10"):
         grad_cam(model, "layer3", X, 10)
-    with pytest.raises(ValueError, match="one class per image"):
+    with pytest.raises(ValueError, match="one class index per image"):
         grad_cam(model, "layer3", X, [1, 2, 3])
-    with pytest.raises(TypeError, match="class indices"):
+    with pytest.raises(ValueError, match="class index"):
         grad_cam(model, "layer3", X, torch.tensor([0.5, 1.0]))
 
 
@@ -242,13 +242,13 @@ def test_without_blocks_keeps_the_mode_and_checks_its_arguments():
     assert without_blocks(model, []).training and without_blocks(model, [0]).layer1[0].training
     with pytest.raises(ValueError, match=r"blocks\[1\] = 3 is out of range.*0 to 2"):
         without_blocks(model, [0, 3])
-    with pytest.raises(ValueError, match="out of range"):
+    with pytest.raises(ValueError, match=r"blocks\[0\] must be an int >= 0"):
         without_blocks(model, [-1])
     with pytest.raises(TypeError, match=r"blocks\[0\] must be an int"):
         without_blocks(model, [1.0])
-    with pytest.raises(TypeError, match="iterable of block indices"):
+    with pytest.raises(TypeError, match="list of block indices"):
         without_blocks(model, 1)
-    with pytest.raises(ValueError, match="no residual blocks"):
+    with pytest.raises(ValueError, match="has 0 residual blocks"):
         without_blocks(nn.Sequential(nn.Conv2d(1, 1, 3)), [0])
 
 
@@ -300,14 +300,14 @@ def test_loss_at_zero_is_the_models_loss_and_a_step_is_a_shifted_model():
 def test_loss_landscape_bad_arguments():
     model, loader = _model(), _batches()
     d = random_direction(model)
-    with pytest.raises(ValueError, match="alphas must not be empty"):
+    with pytest.raises(ValueError, match="alphas must be a non-empty list"):
         loss_landscape(model, F.cross_entropy, loader, d, [])
-    with pytest.raises(ValueError, match="1 or 2"):
+    with pytest.raises(ValueError, match="one or two directions"):
         loss_landscape(model, F.cross_entropy, loader, [d, d, d], [0.0])
     with pytest.raises(ValueError, match=r"directions\[0\] does not match"):
         loss_landscape(model, F.cross_entropy, loader, random_direction(_model(14)), [0.0])
     bad = {**d, "conv1.weight": torch.zeros(1)}
-    with pytest.raises(ValueError, match="must have the parameter's shape"):
+    with pytest.raises(ValueError, match="not of the parameter's shape"):
         loss_landscape(model, F.cross_entropy, loader, bad, [0.0])
     with pytest.raises(ValueError, match="finite"):
         loss_landscape(model, F.cross_entropy, loader, d, [0.0, float("nan")])
@@ -332,7 +332,7 @@ def test_a_layer_that_outputs_a_tuple_is_refused_clearly():
             return self.fc(a.mean((2, 3)))
 
     net, X = Net(), _images(2, size=6)
-    with pytest.raises(ValueError, match="4-D .* got tuple"):
+    with pytest.raises(ValueError, match="4-D .* got a tuple"):
         grad_cam(net, "pair", X, 0)
     with pytest.raises(TypeError, match="'pair' outputs a tuple"):
         feature_maps(net, X, ["pair"])

@@ -46,11 +46,18 @@ def test_spread_matches_numpy():
 @pytest.mark.parametrize(
     "a, b, names, hib, err, match",
     [
-        ([], [1.0, 2.0], ("A", "B"), True, ValueError, "a needs at least one"),
-        ([1.0, 2.0], "12", ("A", "B"), True, TypeError, "b must be a list"),
-        ([1.0, float("nan")], [1.0, 2.0], ("A", "B"), True, TypeError, r"a\[1\]"),
+        ([], [1.0, 2.0], ("A", "B"), True, ValueError, "a must be a non-empty list of numbers"),
+        ([1.0, 2.0], "12", ("A", "B"), True, TypeError, "b must be a non-empty list"),
+        (
+            [1.0, float("nan")],
+            [1.0, 2.0],
+            ("A", "B"),
+            True,
+            ValueError,
+            r"a\[1\] must be a finite number",
+        ),
         ([1.0, True], [1.0, 2.0], ("A", "B"), True, TypeError, r"a\[1\]"),
-        ([1.0, 2.0], [1.0, 2.0], ("A",), True, TypeError, "names"),
+        ([1.0, 2.0], [1.0, 2.0], ("A",), True, ValueError, "names must be two non-empty"),
         ([1.0, 2.0], [1.0, 2.0], ("A", "B"), 1, TypeError, "higher_is_better"),
     ],
 )
@@ -84,7 +91,7 @@ def test_findings_show_displays_only_when_changed(monkeypatch):
 def test_findings_errors():
     with pytest.raises(TypeError, match="num_epochs must be a pair"):
         Findings(num_epochs=10)
-    with pytest.raises(TypeError, match="message"):
+    with pytest.raises(ValueError, match="message must be a non-empty str"):
         Findings().check(True, "")
 
 

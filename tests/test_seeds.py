@@ -108,9 +108,9 @@ def test_unstack_into_round_trips_every_parameter_and_buffer():
 
 def test_bad_arguments_are_named(digits):
     build = _builder(digits)
-    with pytest.raises(ValueError, match="seeds must not repeat"):
+    with pytest.raises(ValueError, match="seeds must be a list of distinct seeds"):
         fit_seeds(build, [0, 0], CONFIG)
-    with pytest.raises(TypeError, match="seeds must be a non-empty list"):
+    with pytest.raises(ValueError, match="seeds must be a non-empty list"):
         fit_seeds(build, [], CONFIG)
     with pytest.raises(ValueError, match=r"seeds\[1\]"):
         fit_seeds(build, [0, -1], CONFIG)

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import pickle
+import re
 import sys
 import zipfile
 from collections.abc import Callable
@@ -57,35 +57,30 @@ ERRORS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad argument in one line and exits 1, without the usage block."""
+    """argparse that reports a bad argument in one line and exits 1, without the usage block.
+
+    It remembers each option's flag by the field it sets (``lr`` -> ``--lr``), so
+    that a rule's message about a field names the flag the user typed.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.flags: dict[str, str] = {}
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        if action.option_strings:
+            self.flags[action.dest] = action.option_strings[-1]
+        return action
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(1, f"{self.prog}: error: {message} (see --help)\n")
 
-
-def positive(kind: type) -> Callable[[str], Any]:
-    """An argparse ``type=`` that accepts only positive ints or finite positive floats."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        if not value > 0 or (kind is float and not math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-
-    return parse
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be in 0..2**32-1, got {text}")
-    return value
+    def as_flags(self, message: str) -> str:
+        """``message`` with the field it starts with named by its flag: ``--lr must be ...``."""
+        field = re.match(r"\w+", message)
+        flag = self.flags.get(field.group()) if field else None
+        return flag + message[field.end() :] if flag else message
 
 
 def parser(
@@ -106,9 +101,7 @@ def parser(
     p = _Parser(prog=f"python -m resnet_utils.{command}", description=description)
     p.add_argument("--device", default="auto", help=device)
     if seed:
-        p.add_argument(
-            "--seed", type=_seed, default=0, help="seeds every random choice (default 0)"
-        )
+        p.add_argument("--seed", type=int, default=0, help="seeds every random choice (default 0)")
     if precision:
         p.add_argument(
             "--precision",
@@ -179,6 +172,7 @@ def run(
         return body(args) or 0
     except ERRORS as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        message = p.as_flags(message) if isinstance(p, _Parser) else message
         print(f"{p.prog}: error: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

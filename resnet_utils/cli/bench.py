@@ -33,12 +33,12 @@ def build_parser():
         metavar="MODE",
         help=f"any of {', '.join(MODES)} (precision and memory format)",
     )
-    p.add_argument("--batch-size", type=cli.positive(int))
-    p.add_argument("--image-size", type=cli.positive(int))
-    p.add_argument("--steps", type=cli.positive(int), default=BenchConfig.steps)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--steps", type=int, default=BenchConfig.steps)
     p.add_argument("--warmup", type=int, default=BenchConfig.warmup)
-    p.add_argument("--repeats", type=cli.positive(int), default=BenchConfig.repeats)
-    p.add_argument("--peak-size", type=cli.positive(int), default=BenchConfig.peak_size)
+    p.add_argument("--repeats", type=int, default=BenchConfig.repeats)
+    p.add_argument("--peak-size", type=int, default=BenchConfig.peak_size)
     return p
 
 

@@ -31,13 +31,13 @@ def build_parser():
         save="rank 0 saves the final weights here (a state_dict, torch.save)",
     )
     p.add_argument("--arch", default=d.arch)
-    p.add_argument("--width", type=cli.positive(int), default=d.width)
-    p.add_argument("--num-epochs", type=cli.positive(int), default=d.num_epochs)
-    p.add_argument("--global-batch-size", type=cli.positive(int), default=d.global_batch_size)
-    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
+    p.add_argument("--width", type=int, default=d.width)
+    p.add_argument("--num-epochs", type=int, default=d.num_epochs)
+    p.add_argument("--global-batch-size", type=int, default=d.global_batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument(
         "--shards",
-        type=cli.positive(int),
+        type=int,
         default=1,
         help="without torchrun: split each global batch into this many shards "
         "(2 = what 2 ranks do)",

@@ -34,8 +34,8 @@ def build_parser():
         "probe and fine-tuning with few labels. Writes the result as JSON.",
         save="also save the pretrained model here (save_pretrained)",
     )
-    p.add_argument("--labels-per-class", type=cli.positive(int), nargs="+", default=[1, 3, 10])
-    p.add_argument("--pretrain-epochs", type=cli.positive(int), default=d.pretrain_epochs)
+    p.add_argument("--labels-per-class", type=int, nargs="+", default=[1, 3, 10])
+    p.add_argument("--pretrain-epochs", type=int, default=d.pretrain_epochs)
     p.add_argument(
         "--neighbours",
         type=int,
@@ -45,11 +45,11 @@ def build_parser():
     )
     p.add_argument(
         "--steps",
-        type=cli.positive(int),
+        type=int,
         default=d.steps,
         help="optimizer steps per downstream run",
     )
-    p.add_argument("--lr", type=cli.positive(float), default=d.lr)
+    p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--arch", default=d.arch)
     p.add_argument(
         "--pretrained", metavar="PATH", help="skip pretraining: load this save_pretrained file"

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from .. import cli
+from .._checks import check
 from ..checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ..recipes import RECIPES, Recipe, train_recipe
 from ..runtime import resolve_device
@@ -29,12 +31,10 @@ def build_parser():
     )
     p.add_argument("--dataset", choices=sorted(RECIPES), default="digits")
     p.add_argument("--arch", help="resnet20 (default), resnet56, plain20, resnet18, ...")
-    p.add_argument(
-        "--width", type=cli.positive(int), help="channels of the first stage (CIFAR family)"
-    )
-    p.add_argument("--num-epochs", type=cli.positive(int), help="passes over the training set")
-    p.add_argument("--lr", type=cli.positive(float), help="peak learning rate")
-    p.add_argument("--batch-size", type=cli.positive(int))
+    p.add_argument("--width", type=int, help="channels of the first stage (CIFAR family)")
+    p.add_argument("--num-epochs", type=int, help="passes over the training set")
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--batch-size", type=int)
     p.add_argument("--checkpoint", metavar="DIR", help="save DIR/last.pt after every epoch")
     p.add_argument("--resume", action="store_true", help="continue from DIR/last.pt")
     p.add_argument("--data-root", default="data", help="where CIFAR-10 lives (default: data)")
@@ -43,21 +43,24 @@ def build_parser():
     return p
 
 
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value  # 0 is given (and refused by its rule)
+
+
 def _recipe_from_args(args) -> Recipe:
     from ..models import check_arch
 
     base = RECIPES[args.dataset]
     resolve_device(args.device)
-    if args.num_workers < 0:
-        raise ValueError(f"--num-workers must be >= 0, got {args.num_workers}")
+    check(num_workers=args.num_workers)  # the rest when the config and the recipe are built
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint DIR (the folder holding last.pt)")
     if args.resume:
         load_checkpoint(Path(args.checkpoint) / CHECKPOINT_NAME)  # missing or corrupt: now
     config = replace(
         base.config,
-        num_epochs=args.num_epochs or base.config.num_epochs,
-        lr=args.lr or base.config.lr,
+        num_epochs=_given(args.num_epochs, base.config.num_epochs),
+        lr=_given(args.lr, base.config.lr),
         device=args.device,
         precision=args.precision,
         channels_last=args.channels_last,
@@ -67,9 +70,9 @@ def _recipe_from_args(args) -> Recipe:
     )
     return replace(
         base,
-        arch=check_arch(args.arch or base.arch),
-        width=args.width or base.width,
-        batch_size=args.batch_size or base.batch_size,
+        arch=check_arch(_given(args.arch, base.arch)),
+        width=_given(args.width, base.width),
+        batch_size=_given(args.batch_size, base.batch_size),
         config=config,
     )
 
