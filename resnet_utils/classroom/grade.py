@@ -32,6 +32,7 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -227,7 +228,7 @@ def _one_paragraph(text: str, limit: int = 600) -> str:
 
 
 def _failing_statement(check: str, traceback: list[str], count: int | None) -> str:
-    """The statement of the book's check that raised, from the traceback's ``Cell In[n], line k``."""
+    """The statement of the book's check that raised (the traceback's ``Cell In[n], line k``)."""
     lines = re.findall(r"Cell In\[(\d+)\], line (\d+)", _ANSI.sub("", "\n".join(traceback)))
     numbers = [int(k) for n, k in lines if count is None or int(n) == count]
     if not numbers:
@@ -274,16 +275,10 @@ def _feedback(error: dict, check: str, count: int | None, memory_mb: int) -> str
 def _death(km) -> str:
     process = getattr(getattr(km, "provisioner", None), "process", None)
     code = process.poll() if process is not None else None
-    if code is None:
-        return "the kernel died"
-    if code < 0:
-        import signal
-
-        try:
-            return f"the kernel was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"the kernel was killed by signal {-code}"
-    return f"the kernel exited with status {code}"
+    if code is None or code >= 0:
+        return "the kernel died" if code is None else f"the kernel exited with status {code}"
+    signals = {-s.value: s.name for s in signal.Signals}
+    return f"the kernel was killed by signal {signals.get(code, -code)}"
 
 
 @dataclass
@@ -466,26 +461,14 @@ def _match(readable: dict[Path, object], book: dict[str, BookNotebook], claimed:
         scores = sorted(((len(labels & b.labels), name) for name, b in book.items()), reverse=True)
         best, name = scores[0] if scores else (0, "")
         if best == 0 or (len(scores) > 1 and scores[1][0] == best):
-            yield (
-                path,
-                None,
-                (
-                    "this file name is not one of the book's notebooks, and its exercises do not "
-                    f"identify one; expected: {expected}"
-                ),
-            )
+            unknown = "this file name is not one of the book's notebooks, and its exercises do"
+            yield path, None, f"{unknown} not identify one; expected: {expected}"
         elif name in claimed:
             yield path, None, f"a renamed copy of {name}: the file named {name} is graded instead"
         else:
             claimed.add(name)
-            yield (
-                path,
-                book[name],
-                (
-                    f"submitted as {path.name!r}: graded as {name} (matched by its exercise labels);"
-                    " please keep the original names"
-                ),
-            )
+            how = f"graded as {name} (matched by its exercise labels)"
+            yield path, book[name], f"submitted as {path.name!r}: {how}; please keep the names"
 
 
 def grade_student(
@@ -528,8 +511,8 @@ def grade_student(
         if message:
             rows.append(Row(student, target.name, "note", None, message))
         if not target.automatic:
-            rows.append(Row(student, target.name, "note", None,
-                            "no automatically checked exercise in this chapter: not run"))  # fmt: skip
+            nothing = "no automatically checked exercise in this chapter: not run"
+            rows.append(Row(student, target.name, "note", None, nothing))
             continue
         started = time.monotonic()
         try:
