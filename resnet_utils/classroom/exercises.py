@@ -35,19 +35,19 @@ __all__ = [
 ]
 
 
-def _checker(check: Callable[..., str]) -> Callable[..., None]:
-    """A checker: it returns what it confirmed (printed after a tick), and its hints
-    (``AssertionError``) start with its name and carry no traceback from its own code."""
+def _checker(body: Callable[..., str]) -> Callable[..., None]:
+    """A checker: ``body`` returns what it confirmed (printed after a tick); its hints
+    (``AssertionError``) get its name in front and no traceback from its own code."""
 
-    @functools.wraps(check)
+    @functools.wraps(body)
     def run(*args: Any, **kwargs: Any) -> None:
         try:
-            confirmed = check(*args, **kwargs)
+            confirmed = body(*args, **kwargs)
         except AssertionError as hint:
-            raise AssertionError(f"{check.__name__}: {hint}") from None
-        print(f"\u2713 {check.__name__}: {confirmed}")
+            raise AssertionError(f"{body.__name__}: {hint}") from None
+        print(f"\u2713 {body.__name__}: {confirmed}")
 
-    run.__signature__ = inspect.signature(check).replace(return_annotation=None)
+    run.__signature__ = inspect.signature(body).replace(return_annotation=None)
     return run
 
 
