@@ -25,7 +25,7 @@ help:
 	@echo "make student  the student edition (solutions replaced by stubs) in student/"
 	@echo "make student-check  execute every student notebook on its own (make test covers it)"
 	@echo "make grade SUBMISSIONS=dir  grade a class (one folder per student) into dir-grades/:"
-	@echo "            grades.csv, summary.csv, feedback/<student>.md (GRADE_FLAGS=\"--timeout 300\")"
+	@echo "            grades.csv and feedback/<student>.md (GRADE_FLAGS=\"--timeout 300\")"
 	@echo "make browser-test  every page of the built book in headless Chromium (after make book),"
 	@echo "            with axe-core's WCAG 2.1 A/AA audit in the light and dark theme"
 	@echo "make zh-todo  what the Chinese edition (translations/zh) still needs translated, or stale"
@@ -138,7 +138,7 @@ GRADES = $(patsubst %/,%,$(SUBMISSIONS))-grades
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [GRADE_FLAGS=...]" >&2; exit 1; }
 	$(BIN)/python -m resnet_utils.classroom.grade "$(SUBMISSIONS)" --csv "$(GRADES)/grades.csv" \
-		--summary "$(GRADES)/summary.csv" --feedback-dir "$(GRADES)/feedback" $(GRADE_FLAGS)
+		--feedback-dir "$(GRADES)/feedback" $(GRADE_FLAGS)
 
 # Every page of the built book in headless Chromium (needs `make book` and Debian's chromium).
 # Its accessibility audit runs axe-core, pinned in browser_tests/package.json and installed here

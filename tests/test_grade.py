@@ -7,6 +7,7 @@ kernels are marked slow. One of them grades a real chapter.
 
 import csv
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -91,15 +92,16 @@ def _by_key(rows):
 # --- Reading the book (no kernel) ---------------------------------------------------------------
 
 
-def test_read_book_notebook_finds_solutions_checks_and_open_exercises():
+def test_read_book_notebook_finds_checks_and_open_exercises():
     book = grade.read_book_notebook(_book_notebook(), "01_tiny.ipynb")
     assert [e.label for e in book.exercises] == ["ex-tiny-ce", "ex-tiny-square", "ex-tiny-open"]
     ce, square, open_ = book.exercises
-    assert ce.solution == (CE_SOLUTION,) and ce.check == CE_CHECK and ce.automatic
-    assert square.solution == ("answer = 16",) and square.automatic  # an assert
-    assert not open_.automatic and open_.solution == () and book.open == (open_,)
+    assert ce.check == CE_CHECK and ce.automatic
+    assert square.check == SQUARE_CHECK and square.automatic  # an assert
+    assert not open_.automatic and open_.check == "" and book.open == (open_,)
     assert "import math" in book.imports and "check_cross_entropy" in book.imports
     assert "stamp" in book.imports  # every import the book makes, for the checks
+    assert "my_cross_entropy" not in book.imports  # nothing of the solutions
 
 
 def test_exercise_without_a_check_or_assert_is_open():
@@ -120,7 +122,7 @@ def test_the_real_book_is_read():
     book = grade.load_book(ROOT / "notebooks")
     loops = {e.label: e for e in book["01_convolution.ipynb"].exercises}["ex-conv-loops"]
     assert loops.automatic and "check_conv2d(my_conv2d)" in loops.check
-    assert "def my_conv2d" in loops.solution[0]
+    assert "def my_conv2d" not in loops.check
     assert "ex-train-ce" in {e.label for e in book["06_training.ipynb"].automatic}
 
 
@@ -180,6 +182,9 @@ def _bad_class(submissions, book_dir):
     nbformat.write(nbformat.v4.new_notebook(), bob / "scratch.ipynb")  # nothing to match it by
     (bob / "old").mkdir()
     (bob / "02_x.ipynb").write_text("[1, 2]")  # JSON, not a notebook
+    no_source = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    del no_source.cells[0]["source"]  # a notebook that nbformat's schema rejects
+    (bob / "03_y.ipynb").write_text(json.dumps(no_source))
     _student(
         submissions, "cy", book_dir / "notebooks" / "00_intro.ipynb", as_name="00_intro.ipynb"
     )
@@ -192,7 +197,7 @@ def test_bad_submissions_each_get_a_row_and_the_run_goes_on(tmp_path, book_dir):
     rows = _by_key(grade.grade_submissions(tmp_path / "sub", book))
     assert "empty" in rows["ann", "", "error"].feedback
     bad_json = rows["bob", "01_tiny.ipynb", "error"].feedback
-    assert "not valid notebook JSON" in bad_json and "line 1, column 12" in bad_json
+    assert "not a Jupyter notebook (JSONDecodeError" in bad_json and "line 1 column 12" in bad_json
     for label in ("ex-tiny-ce", "ex-tiny-square"):  # the exercises of a known notebook: failed
         row = rows["bob", "01_tiny.ipynb", label]
         assert row.passed is False and "could not be read" in row.feedback
@@ -200,28 +205,33 @@ def test_bad_submissions_each_get_a_row_and_the_run_goes_on(tmp_path, book_dir):
     assert "01_tiny.ipynb" in rows["bob", "notes.txt", "error"].feedback  # what is expected
     assert "not one of the book's notebooks" in rows["bob", "scratch.ipynb", "error"].feedback
     assert "not a Jupyter notebook" in rows["bob", "02_x.ipynb", "error"].feedback
+    assert "'source' is a required property" in rows["bob", "03_y.ipynb", "error"].feedback
     assert "a folder, not a notebook" in rows["bob", "old/", "error"].feedback
     assert "no automatically checked" in rows["cy", "00_intro.ipynb", "note"].feedback
     assert "not a student's folder" in rows["README.md", "", "error"].feedback
-    assert len(rows) == 10 and all(r.passed in (None, False) for r in rows.values())
+    assert len(rows) == 11 and all(r.passed in (None, False) for r in rows.values())
 
 
 def test_csv_is_deterministic_and_written_atomically(tmp_path, book_dir, monkeypatch, capsys):
     _bad_class(tmp_path / "sub", book_dir)
     args = [str(tmp_path / "sub"), "--csv", str(tmp_path / "out" / "grades.csv"),
-            "--summary", str(tmp_path / "out" / "summary.csv"),
-            "--source", str(book_dir / "notebooks"), "--quiet"]  # fmt: skip
+            "--source", str(book_dir / "notebooks")]  # fmt: skip
     assert grade.main(args) == 0
+    err = capsys.readouterr().err  # the totals, once
+    assert "ann: 0 of 0 exercises passed\nbob: 0 of 2 exercises passed\n" in err
+    assert "README.md:" not in err and "gradebook in" in err
+    args.append("--quiet")
+    assert grade.main(args) == 0 and capsys.readouterr().err == ""
     first = (tmp_path / "out" / "grades.csv").read_bytes()
     assert grade.main(args) == 0 and (tmp_path / "out" / "grades.csv").read_bytes() == first
     rows = _rows(tmp_path / "out" / "grades.csv")
     assert list(rows[0]) == list(grade.COLUMNS)
     keys = [(r["student"], r["notebook"], r["exercise"]) for r in rows]
     assert keys == sorted(keys) and keys[0] == ("README.md", "", "error")
-    assert _rows(tmp_path / "out" / "summary.csv") == [
-        {"student": "ann", "exercises_passed": "0", "exercises_total": "0"},
-        {"student": "bob", "exercises_passed": "0", "exercises_total": "2"},
-        {"student": "cy", "exercises_passed": "0", "exercises_total": "0"},
+    assert sorted(p.name for p in (tmp_path / "out" / "feedback").iterdir()) == [
+        "ann.md",
+        "bob.md",
+        "cy.md",
     ]
     feedback = (tmp_path / "out" / "feedback" / "bob.md").read_text()
     assert feedback.startswith("# Feedback for bob\n\n0 of 2 automatically checked")
@@ -236,7 +246,6 @@ def test_csv_is_deterministic_and_written_atomically(tmp_path, book_dir, monkeyp
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "feedback",
         "grades.csv",
-        "summary.csv",
     ]  # no temporary file left
     assert "interrupted" in capsys.readouterr().err
 
@@ -249,13 +258,15 @@ def test_bad_arguments_exit_1_with_one_line(tmp_path, book_dir, capsys):
     (tmp_path / "plain").mkdir()
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "plain" / "a.ipynb")
     cases = {
-        "is not a folder": [str(tmp_path / "missing"), *out, *source],
-        "holds no student folders": [str(tmp_path / "files"), *out, *source],
+        "missing' holds no folder": [str(tmp_path / "missing"), *out, *source],
+        "files' holds no folder": [str(tmp_path / "files"), *out, *source],
         "--timeout": [str(tmp_path), *out, *source, "--timeout", "0"],
         "--memory-mb": [str(tmp_path), *out, *source, "--memory-mb", "100"],
         "--device": [str(tmp_path), *out, *source, "--device", "cuda"],
         "has an exercise with a check": [str(tmp_path), *out, "--source", str(tmp_path / "plain")],
-        "a.ipynb: valid JSON but not": [str(tmp_path), *out, "--source", str(tmp_path / "files")],
+        "no notebook in": [str(tmp_path), *out, "--source", str(tmp_path / "missing")],
+        "a.ipynb: not a Jupyter": [str(tmp_path), *out, "--source", str(tmp_path / "files")],
+        "unrecognized arguments: --json": [str(tmp_path), *out, *source, "--json", "g.json"],
         "required: --csv": [str(tmp_path), *source],
     }
     for words, argv in cases.items():
@@ -297,7 +308,7 @@ def test_reference_passes_stubs_fail_and_patched_checkers_do_not_help(tmp_path, 
     _student(sub, "cheat", book_dir / "student" / "01_tiny.ipynb", edit=cheat)
     csv_path = tmp_path / "grades.csv"
     argv = [str(sub), "--csv", str(csv_path), "--source", str(book_dir / "notebooks"),
-            "--summary", str(tmp_path / "summary.csv"), "--timeout", "60", "--quiet"]  # fmt: skip
+            "--timeout", "60", "--quiet"]  # fmt: skip
     assert grade.main(argv) == 0
     rows = {(r["student"], r["exercise"]): r for r in _rows(csv_path)}
     assert set(rows) == {
@@ -312,11 +323,7 @@ def test_reference_passes_stubs_fail_and_patched_checkers_do_not_help(tmp_path, 
     assert rows["cheat", "ex-tiny-ce"]["passed"] == "0"
     assert rows["cheat", "ex-tiny-ce"]["feedback"] == ce["feedback"]
     assert rows["cheat", "ex-tiny-square"]["passed"] == "0"  # the book's `import math` again
-    assert _rows(tmp_path / "summary.csv")[1] == {
-        "student": "ref",
-        "exercises_passed": "2",
-        "exercises_total": "2",
-    }
+    assert "\n2 of 2 automatically checked" in (tmp_path / "feedback" / "ref.md").read_text()
     feedback = (tmp_path / "feedback" / "stub.md").read_text()
     assert "- `ex-tiny-ce`: **not passed**: check_cross_entropy: not implemented yet" in feedback
 

@@ -35,18 +35,15 @@ only the missing pieces (the untranslated book still builds, with the English te
 place); the lead drops it from the Makefile once the translations exist.
 
 ``build`` needs the English execution: the outputs come from the jupyter-cache the English
-build read and filled (``_build/.jupyter_cache``; ``execute_notebooks: cache``). The executed
-notebooks myst-nb writes to ``_build/jupyter_execute/`` are only a fallback: with the cache
-they are written without outputs, and myst-nb always strips the glue outputs from them (it
-keeps them in ``<name>.glue.json``, which the fallback puts back). It writes the Chinese
-sources to ``_build/zh_src/`` (executed notebooks with Chinese markdown, Chinese pages, a
-``_config.yml`` derived from the English one with ``language: zh_CN``, ``execute_notebooks:
-off`` and the Chinese title, a ``_toc.yml`` with the Chinese captions), builds them with Jupyter
-Book without executing anything, and copies the HTML to ``_build/html/zh/``. The English book
-stays at ``_build/html/`` with its URLs; book/_ext/language_switch.py links every page to its
-counterpart. Sphinx's Chinese search splits words with jieba (requirements.txt), whose
-dictionary gets the glossary's Chinese terms; the build fails if the Chinese search index holds
-no Chinese word.
+build read and filled (``_build/.jupyter_cache``; ``execute_notebooks: cache``), the only place
+`make book` leaves them. It writes the Chinese sources to ``_build/zh_src/`` (executed notebooks
+with Chinese markdown, Chinese pages, a ``_config.yml`` derived from the English one with
+``language: zh_CN``, ``execute_notebooks: off`` and the Chinese title, a ``_toc.yml`` with the
+Chinese captions), builds them with Jupyter Book without executing anything, and copies the
+HTML to ``_build/html/zh/``. The English book stays at ``_build/html/`` with its URLs;
+book/_ext/language_switch.py links every page to its counterpart. Sphinx's Chinese search
+splits words with jieba (requirements.txt), whose dictionary gets the glossary's Chinese terms;
+the build fails if the Chinese search index holds no Chinese word.
 """
 
 from __future__ import annotations
@@ -574,10 +571,10 @@ def text_problems(
 # Notebooks: the Chinese notebook and its checks
 
 
-def zh_notebook(en_nb, entries: dict[str, dict], fallback: bool = False):
-    """A copy of ``en_nb`` whose markdown cells carry the Chinese of ``entries`` (each entry's
-    hash must match the English cell). Code cells, outputs and metadata stay. With ``fallback``,
-    a cell without a valid translation keeps its English; otherwise it raises KeyError."""
+def zh_notebook(en_nb, entries: dict[str, dict]):
+    """A copy of ``en_nb`` whose markdown cells carry the Chinese of ``entries`` where an entry's
+    hash matches the English cell; the others keep their English (``check`` reports them). Code
+    cells, outputs and metadata stay."""
     nb = copy.deepcopy(en_nb)
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.strip():
@@ -592,8 +589,6 @@ def zh_notebook(en_nb, entries: dict[str, dict], fallback: bool = False):
                 cell.metadata["mystnb"]["image"]["alt"] = entry["zh"]
             else:
                 cell.source = entry["zh"]
-        elif not fallback:
-            raise KeyError(f"cell {key} has no up-to-date translation")
     return nb
 
 
@@ -659,7 +654,7 @@ def notebook_problems(book: Book, source: str, terms: list[Term]) -> list[Proble
             problems.append(
                 Problem("orphan", source, cell_id, f"a translation of a cell that {what}")
             )
-    for cell_id, message in code_differences(nb, zh_notebook(nb, entries, fallback=True)):
+    for cell_id, message in code_differences(nb, zh_notebook(nb, entries)):
         problems.append(Problem("code", source, cell_id, message))
     return problems
 
@@ -742,9 +737,8 @@ def failures(problems: list[Problem], allow_missing: bool) -> list[Problem]:
 
 def executed_notebook(book: Book, source: str, nb=None):
     """The English notebook ``source`` (``nb``, when already read: it is changed) with the outputs
-    of the English build: from the book's jupyter-cache (what ``execute_notebooks: cache`` reads
-    and fills), else from myst-nb's ``_build/jupyter_execute/`` copy with its glue outputs put
-    back. Raises FileNotFoundError when neither holds this notebook's current code."""
+    of the English build, from the book's jupyter-cache (what ``execute_notebooks: cache`` reads
+    and fills). Raises FileNotFoundError when it does not hold this notebook's current code."""
     nb = book.english(source) if nb is None else nb
     execute = book.config().get("execute", {})
     if execute.get("execute_notebooks") == "off":
@@ -765,29 +759,9 @@ def executed_notebook(book: Book, source: str, nb=None):
                     cell.execution_count = done.get("execution_count")
             nb.metadata = merged.metadata
             return nb
-    executed = book.root / "_build" / "jupyter_execute" / source
-    glue = executed.with_name(executed.stem + ".glue.json")
-    if executed.is_file():
-        done = nbformat.read(executed, as_version=4)
-        same = [c.source for c in done.cells if c.cell_type == "code"] == [
-            c.source for c in nb.cells if c.cell_type == "code"
-        ]
-        outputs = any(c.get("outputs") for c in done.cells if c.cell_type == "code")
-        if same and (outputs or glue.is_file()):
-            for cell, run in zip(nb.cells, done.cells):
-                if cell.cell_type == "code":
-                    cell.outputs, cell.execution_count = run.outputs, run.execution_count
-            code = [c for c in nb.cells if c.cell_type == "code"]
-            if glue.is_file() and code:
-                for output in json.loads(glue.read_text(encoding="utf-8")).values():
-                    prefix = output.get("metadata", {}).get("scrapbook", {}).get("mime_prefix", "")
-                    output["data"] = {prefix + k: v for k, v in output["data"].items()}
-                    code[-1].outputs.append(nbformat.from_dict(output))
-            nb.metadata.update({k: v for k, v in done.metadata.items() if k != "mystnb"})
-            return nb
     raise FileNotFoundError(
-        f"{source}: no outputs of the English execution for its current code in {cache} or "
-        f"{executed}: build the English book first (make book)"
+        f"{source}: no outputs of the English execution for its current code in {cache}: "
+        "build the English book first (make book)"
     )
 
 
@@ -854,7 +828,7 @@ def prepare_sources(book: Book, out: Path) -> Prepared:
             english_nb = book.english(source)  # read once
             en = executed_notebook(book, source, copy.deepcopy(english_nb))
             entries, _ = load_entries(book, source)
-            zh = zh_notebook(en, entries, fallback=True)
+            zh = zh_notebook(en, entries)
             english = dict(markdown_cells(english_nb))
             counts.cells += len(english)
             counts.cells_translated += sum(

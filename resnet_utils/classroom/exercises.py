@@ -11,6 +11,8 @@ traceback through the checker.
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -33,46 +35,51 @@ __all__ = [
 ]
 
 
-def _fail(name: str, message: str) -> None:
-    """Stop with the hint for the student (no traceback from the checker's own code)."""
-    raise AssertionError(f"{name}: {message}") from None
+def _checker(body: Callable[..., str]) -> Callable[..., None]:
+    """A checker: ``body`` returns what it confirmed (printed after a tick); its hints
+    (``AssertionError``) get its name in front and no traceback from its own code."""
+
+    @functools.wraps(body)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            confirmed = body(*args, **kwargs)
+        except AssertionError as hint:
+            raise AssertionError(f"{body.__name__}: {hint}") from None
+        print(f"\u2713 {body.__name__}: {confirmed}")
+
+    run.__signature__ = inspect.signature(body).replace(return_annotation=None)
+    return run
 
 
-def _call(name: str, fn: Callable, args: tuple, kwargs: dict, description: str) -> Any:
-    """Call the student's code; turn an exception inside it into feedback."""
+def _fail(message: str) -> None:
+    raise AssertionError(message)
+
+
+def _call(fn: Any, description: str, /, *args: Any, **kwargs: Any) -> Any:
+    """Call the student's code; turn an exception inside it into a hint."""
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        _fail(name, "not implemented yet: replace the `raise NotImplementedError` with your code")
+        _fail("not implemented yet: replace the `raise NotImplementedError` with your code")
     except Exception as err:  # noqa: BLE001 - any student error becomes a hint
-        _fail(
-            name, f"your code raised {type(err).__name__}: {err} (when called with {description})"
-        )
-
-
-def _ok(name: str, what: str) -> None:
-    print(f"\u2713 {name}: {what}")
-
-
-def _check_callable(name: str, fn: Any, kind: str = "function") -> None:
-    if not callable(fn):
-        _fail(name, f"expected your {kind}, got {type(fn).__name__} {fn!r}")
+        if not callable(fn):
+            _fail(f"expected your function, got {type(fn).__name__} {fn!r}")
+        _fail(f"your code raised {type(err).__name__}: {err} (when called with {description})")
 
 
 def _summary(t: torch.Tensor) -> str:
-    t = torch.as_tensor(t)
+    t = torch.as_tensor(t).detach()
     if t.numel() <= 6:
-        return f"{t.detach().flatten().tolist()}"
-    return f"shape {tuple(t.shape)}, mean {t.float().mean():.4g}, first values {t.detach().flatten()[:3].tolist()}"
+        return f"{t.flatten().tolist()}"
+    first = t.flatten()[:3].tolist()
+    return f"shape {tuple(t.shape)}, mean {t.float().mean():.4g}, first values {first}"
 
 
 def _compare(
-    name: str,
     got: Any,
     expected: torch.Tensor,
     desc: str,
     *,
-    rtol: float = 1e-4,
     atol: float = 1e-4,
     shape_hint: Callable[[torch.Tensor], str] = lambda got: "",
 ) -> tuple[bool, torch.Tensor]:
@@ -84,36 +91,31 @@ def _compare(
     the checker's own hints.
     """
     if not isinstance(got, torch.Tensor):
-        _fail(name, f"expected a tensor, got {type(got).__name__} (with {desc})")
+        _fail(f"expected a tensor, got {type(got).__name__} (with {desc})")
     got = got.detach().float().cpu()
     if got.shape != expected.shape:
         _fail(
-            name,
             f"with {desc}: expected shape {tuple(expected.shape)}, got {tuple(got.shape)}."
-            + shape_hint(got),
+            + shape_hint(got)
         )
-    return torch.allclose(got, expected, rtol=rtol, atol=atol), got
+    return torch.allclose(got, expected, rtol=1e-4, atol=atol), got
 
 
-def _differ(
-    name: str, desc: str, got: torch.Tensor, expected: torch.Tensor, reference: str, hint: str
-) -> None:
+def _differ(desc: str, got: torch.Tensor, expected: torch.Tensor, reference: str, hint: str):
     """Fail: the values differ from ``reference``'s (a summary of each, the largest difference)."""
     _fail(
-        name,
         f"with {desc}: values differ from {reference}: expected {_summary(expected)}, got "
-        f"{_summary(got)} (largest difference {(got - expected).abs().max():.3g}).{hint}",
+        f"{_summary(got)} (largest difference {(got - expected).abs().max():.3g}).{hint}"
     )
 
 
-def check_conv2d(fn: Callable) -> None:
+@_checker
+def check_conv2d(fn: Callable) -> str:
     """``fn(input, weight, bias=None, stride=1, padding=0)`` must equal ``F.conv2d``.
 
     Cases: single and multi-channel inputs, square and asymmetric kernels,
     strides 1-3, paddings 0-2, with and without bias.
     """
-    name = "check_conv2d"
-    _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
     cases = [
         ((1, 1, 5, 5), (1, 1, 3, 3), 1, 0, False),
@@ -124,6 +126,7 @@ def check_conv2d(fn: Callable) -> None:
         ((2, 1, 10, 10), (1, 1, 3, 3), 3, 2, False),
         ((1, 3, 6, 6), (2, 3, 1, 1), 2, 0, True),
     ]
+    formula = " Check the output-size formula floor((H + 2p - K) / s) + 1."
     for x_shape, w_shape, stride, padding, use_bias in cases:
         x = torch.randn(*x_shape, generator=g)
         w = torch.randn(*w_shape, generator=g)
@@ -132,26 +135,26 @@ def check_conv2d(fn: Callable) -> None:
             f"input {x_shape}, weight {w_shape}, {'a bias' if use_bias else 'bias=None'}, "
             f"stride={stride}, padding={padding}"
         )
-        expected = F.conv2d(x, w, b, stride=stride, padding=padding)
-        got = _call(name, fn, (x, w, b), {"stride": stride, "padding": padding}, desc)
-        formula = " Check the output-size formula floor((H + 2p - K) / s) + 1."
-        same, got = _compare(name, got, expected, desc, shape_hint=lambda got: formula)
+        conv = lambda w, b: F.conv2d(x, w, b, stride=stride, padding=padding)
+        expected = conv(w, b)
+        got = _call(fn, desc, x, w, b, stride=stride, padding=padding)
+        same, got = _compare(got, expected, desc, shape_hint=lambda got: formula)
         if same:
             continue
         hint = ""
-        if torch.allclose(
-            got, F.conv2d(x, w.flip(-1, -2), b, stride=stride, padding=padding), atol=1e-4
-        ):
-            hint = " Your result is a true convolution (flipped kernel); frameworks compute cross-correlation."
-        elif use_bias and torch.allclose(
-            got, F.conv2d(x, w, None, stride=stride, padding=padding), atol=1e-4
-        ):
+        if torch.allclose(got, conv(w.flip(-1, -2), b), atol=1e-4):
+            hint = (
+                " Your result is a true convolution (flipped kernel); frameworks compute "
+                "cross-correlation."
+            )
+        elif use_bias and torch.allclose(got, conv(w, None), atol=1e-4):
             hint = " It matches the result without the bias: add bias[o] to output channel o."
-        _differ(name, desc, got, expected, "F.conv2d", hint)
-    _ok(name, f"all {len(cases)} cases agree with F.conv2d")
+        _differ(desc, got, expected, "F.conv2d", hint)
+    return f"all {len(cases)} cases agree with F.conv2d"
 
 
-def check_residual_block(cls: type) -> None:
+@_checker
+def check_residual_block(cls: type) -> str:
     """``cls(in_channels, out_channels, stride=1)`` must behave as a residual block.
 
     Checks the output shape with and without downsampling, that the output
@@ -159,36 +162,28 @@ def check_residual_block(cls: type) -> None:
     identity when the shape does not change: with every convolution's
     weights set to zero, the block must return its (non-negative) input.
     """
-    name = "check_residual_block"
     if not inspect.isclass(cls):
-        _fail(name, f"expected your class (not an instance or function), got {type(cls).__name__}")
+        _fail(f"expected your class (not an instance or function), got {type(cls).__name__}")
     torch.manual_seed(0)
     for in_c, out_c, stride, size in [(8, 8, 1, 6), (8, 16, 2, 8), (4, 8, 1, 5), (8, 8, 2, 8)]:
-        desc = f"{cls.__name__}({in_c}, {out_c}, stride={stride}) on an input of shape (2, {in_c}, {size}, {size})"
-        block = _call(
-            name,
-            cls,
-            (in_c, out_c),
-            {"stride": stride},
-            f"{cls.__name__}({in_c}, {out_c}, stride={stride})",
-        )
+        made = f"{cls.__name__}({in_c}, {out_c}, stride={stride})"
+        desc = f"{made} on an input of shape (2, {in_c}, {size}, {size})"
+        block = _call(cls, made, in_c, out_c, stride=stride)
         if not isinstance(block, nn.Module):
-            _fail(name, f"{cls.__name__} must be an nn.Module subclass")
+            _fail(f"{cls.__name__} must be an nn.Module subclass")
         block.eval()
-        x = torch.randn(2, in_c, size, size)
         with torch.no_grad():
-            out = _call(name, block, (x,), {}, desc)
+            out = _call(block, desc, torch.randn(2, in_c, size, size))
         expected_shape = (2, out_c, -(-size // stride), -(-size // stride))
         if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected_shape:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            _fail(name, f"{desc}: expected output shape {expected_shape}, got {shape}")
+            _fail(f"{desc}: expected output shape {expected_shape}, got {shape}")
         if out.min() < 0:
             _fail(
-                name,
                 f"{desc}: the output has negative values ({out.min():.3g}); "
-                f"apply ReLU after adding the shortcut",
+                "apply ReLU after adding the shortcut"
             )
-    block = _call(name, cls, (8, 8), {"stride": 1}, f"{cls.__name__}(8, 8, stride=1)").eval()
+    block = _call(cls, f"{cls.__name__}(8, 8, stride=1)", 8, 8, stride=1).eval()
     with torch.no_grad():
         for m in block.modules():
             if isinstance(m, nn.Conv2d):
@@ -196,21 +191,21 @@ def check_residual_block(cls: type) -> None:
                 if m.bias is not None:
                     m.bias.zero_()
         x = torch.rand(2, 8, 6, 6)  # non-negative, like the output of a previous block
-        out = _call(name, block, (x,), {}, f"{cls.__name__}(8, 8) with zeroed convolutions")
+        out = _call(block, f"{cls.__name__}(8, 8) with zeroed convolutions", x)
     if not torch.allclose(out, x, atol=1e-5):
         _fail(
-            name,
-            f"{cls.__name__}(8, 8, stride=1) with all convolution weights at zero should return its input "
-            f"(the shortcut carries x), but returned {_summary(out)} for an input {_summary(x)}. "
-            f"Is the shortcut the identity when the shape does not change, and is x added back?",
+            f"{cls.__name__}(8, 8, stride=1) with all convolution weights at zero should return "
+            f"its input (the shortcut carries x), but returned {_summary(out)} for an input "
+            f"{_summary(x)}. Is the shortcut the identity when the shape does not change, and "
+            "is x added back?"
         )
-    _ok(name, "shapes with and without downsampling, ReLU after the addition, identity shortcut")
+    return "shapes with and without downsampling, ReLU after the addition, identity shortcut"
 
 
-def check_cross_entropy(fn: Callable) -> None:
-    """``fn(logits, targets)`` must equal ``F.cross_entropy`` (mean over the batch), also for large logits."""
-    name = "check_cross_entropy"
-    _check_callable(name, fn)
+@_checker
+def check_cross_entropy(fn: Callable) -> str:
+    """``fn(logits, targets)`` must equal ``F.cross_entropy`` (mean over the batch), also for
+    large logits."""
     g = torch.Generator().manual_seed(0)
     cases = [
         (torch.randn(4, 3, generator=g), torch.tensor([0, 2, 1, 2]), "a batch of 4, 3 classes"),
@@ -227,31 +222,30 @@ def check_cross_entropy(fn: Callable) -> None:
         ),
     ]
     for logits, targets, desc in cases:
-        expected = F.cross_entropy(logits, targets)
-        got = _call(name, fn, (logits.clone(), targets.clone()), {}, desc)
-        got_t = torch.as_tensor(got, dtype=torch.float32)
-        if got_t.numel() != 1:
+        expected = float(F.cross_entropy(logits, targets))
+        got = torch.as_tensor(_call(fn, desc, logits.clone(), targets.clone()), dtype=torch.float)
+        if got.numel() != 1:
             _fail(
-                name,
-                f"with {desc}: expected a single number (the mean loss), got shape {tuple(got_t.shape)}",
+                f"with {desc}: expected a single number (the mean loss), got shape "
+                f"{tuple(got.shape)}"
             )
-        got_v = float(got_t.reshape(()))
-        if not np.isfinite(got_v):
-            _fail(name, f"with {desc}: got {got_v}, expected {expected:.4f}")
-        if abs(got_v - float(expected)) > 1e-4 * max(1.0, abs(float(expected))):
+        got = float(got.reshape(()))
+        if not np.isfinite(got):
+            _fail(f"with {desc}: got {got}, expected {expected:.4f}")
+        if abs(got - expected) > 1e-4 * max(1.0, abs(expected)):
             hint = ""
-            if abs(got_v - float(expected) * len(targets)) < 1e-3 and len(targets) > 1:
+            if abs(got - expected * len(targets)) < 1e-3 and len(targets) > 1:
                 hint = " That is the sum over the batch: take the mean."
-            _fail(name, f"with {desc}: expected {float(expected):.4f}, got {got_v:.4f}.{hint}")
-    _ok(name, f"all {len(cases)} cases agree with F.cross_entropy, large logits included")
+            _fail(f"with {desc}: expected {expected:.4f}, got {got:.4f}.{hint}")
+    return f"all {len(cases)} cases agree with F.cross_entropy, large logits included"
 
 
-def check_confusion_matrix(fn: Callable) -> None:
-    """``fn(y_true, y_pred, num_classes)``: counts with rows = true class, columns = predicted class."""
+@_checker
+def check_confusion_matrix(fn: Callable) -> str:
+    """``fn(y_true, y_pred, num_classes)``: counts with rows = true class, columns = predicted
+    class."""
     from sklearn.metrics import confusion_matrix
 
-    name = "check_confusion_matrix"
-    _check_callable(name, fn)
     rng = np.random.default_rng(0)
     cases = [
         (np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2]), 3, "a small example"),
@@ -261,17 +255,13 @@ def check_confusion_matrix(fn: Callable) -> None:
     ]
     for y_true, y_pred, k, desc in cases:
         expected = confusion_matrix(y_true, y_pred, labels=np.arange(k))
-        got = np.asarray(
-            _call(
-                name,
-                fn,
-                (y_true.copy(), y_pred.copy(), k),
-                {},
-                f"{desc}: y_true={y_true.tolist()[:6]}..., y_pred={y_pred.tolist()[:6]}..., num_classes={k}",
-            )
+        called = (
+            f"{desc}: y_true={y_true.tolist()[:6]}..., y_pred={y_pred.tolist()[:6]}..., "
+            f"num_classes={k}"
         )
+        got = np.asarray(_call(fn, called, y_true.copy(), y_pred.copy(), k))
         if got.shape != (k, k):
-            _fail(name, f"with {desc}: expected a {k}x{k} matrix, got shape {got.shape}")
+            _fail(f"with {desc}: expected a {k}x{k} matrix, got shape {got.shape}")
         if not np.array_equal(got, expected):
             hint = ""
             if np.array_equal(got.T, expected):
@@ -280,11 +270,11 @@ def check_confusion_matrix(fn: Callable) -> None:
                 )
             elif np.allclose(got.sum(), 1) or np.allclose(got.sum(1)[expected.sum(1) > 0], 1):
                 hint = " It looks normalised: count the examples instead."
-            _fail(name, f"with {desc}: expected\n{expected}\ngot\n{got}{hint}")
-    _ok(name, f"all {len(cases)} cases agree with sklearn.metrics.confusion_matrix")
+            _fail(f"with {desc}: expected\n{expected}\ngot\n{got}{hint}")
+    return f"all {len(cases)} cases agree with sklearn.metrics.confusion_matrix"
 
 
-# Grad-CAM done differently in one step (explain.grad_cam's choices): what a plausible mistake gives
+# Grad-CAM done differently in one step (explain.grad_cam's choices): what a mistake gives
 _CAM_MISTAKES = [
     ({"pool": "sum"}, " It matches gradients summed over the positions: alpha_k is their mean."),
     ({"mode": "nearest"}, " It matches nearest-neighbour upsampling: use mode='bilinear'."),
@@ -303,15 +293,16 @@ _CAM_MISTAKES = [
 def _cam_shape_hint(got: torch.Tensor) -> str:
     if got.ndim == 4 and got.shape[1] == 1:
         return " Drop the channel dimension: return cam[:, 0]."
-    return (
-        " Upsample the map to the input's size with "
-        "F.interpolate(cam, size=X.shape[-2:], mode='bilinear')."
-        if got.ndim == 3
-        else ""
-    )
+    if got.ndim == 3:
+        return (
+            " Upsample the map to the input's size with "
+            "F.interpolate(cam, size=X.shape[-2:], mode='bilinear')."
+        )
+    return ""
 
 
-def check_grad_cam(fn: Callable) -> None:
+@_checker
+def check_grad_cam(fn: Callable) -> str:
     """``fn(model, layer, X, target)`` must return Grad-CAM maps ``(N, H, W)``, as ``grad_cam``.
 
     ``layer`` is a module of ``model`` (e.g. ``model.layer3``), ``X`` images
@@ -320,13 +311,9 @@ def check_grad_cam(fn: Callable) -> None:
     and bilinear upsampling to ``H x W``. Cases: the last and middle stages
     of small CIFAR ResNets, one and three input channels, several sizes.
     """
-    import copy
-
     from ..explain import grad_cam
     from ..models import cifar_resnet
 
-    name = "check_grad_cam"
-    _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
     cases = [
         (1, "layer3", (3, 1, 8, 8), [0, 3, 7]),
@@ -348,14 +335,9 @@ def check_grad_cam(fn: Callable) -> None:
         expected = grad_cam(model, layer, X, target)
         desc = f"X of shape {x_shape}, layer model.{layer_name}, target {target_list}"
         student = copy.deepcopy(model)
-        got = _call(
-            name,
-            fn,
-            (student, dict(student.named_modules())[layer_name], X.clone(), target.clone()),
-            {},
-            desc,
-        )
-        same, got = _compare(name, got, expected, desc, atol=1e-6, shape_hint=_cam_shape_hint)
+        student_layer = dict(student.named_modules())[layer_name]
+        got = _call(fn, desc, student, student_layer, X.clone(), target.clone())
+        same, got = _compare(got, expected, desc, atol=1e-6, shape_hint=_cam_shape_hint)
         if same:
             continue
         hint = ""
@@ -372,11 +354,12 @@ def check_grad_cam(fn: Callable) -> None:
                     got, grad_cam(model, layer, X, predicted), rtol=1e-4, atol=1e-6
                 ):
                     hint = " It matches the predicted class: use the class in `target`."
-        _differ(name, desc, got, expected, "resnet_utils.explain.grad_cam", hint)
-    _ok(name, f"all {len(cases)} cases agree with resnet_utils.explain.grad_cam")
+        _differ(desc, got, expected, "resnet_utils.explain.grad_cam", hint)
+    return f"all {len(cases)} cases agree with resnet_utils.explain.grad_cam"
 
 
-def check_group_norm(fn: Callable) -> None:
+@_checker
+def check_group_norm(fn: Callable) -> str:
     """``fn(x, num_groups, gamma, beta, eps=1e-5)`` must equal ``F.group_norm`` (chapter 3).
 
     Cases: several groups, one group (layer norm), one channel per group
@@ -385,8 +368,6 @@ def check_group_norm(fn: Callable) -> None:
     over the batch (that is batch norm), the unbiased variance, a missing
     scale and shift.
     """
-    name = "check_group_norm"
-    _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
     cases = [
         ((2, 4, 3, 3), 2),
@@ -402,14 +383,12 @@ def check_group_norm(fn: Callable) -> None:
         beta = torch.randn(c, generator=g)
         desc = f"x of shape {shape}, num_groups={groups}, gamma and beta of shape ({c},)"
         expected = F.group_norm(x, groups, gamma, beta, eps=1e-5)
-        got = _call(
-            name, fn, (x.clone(), groups, gamma.clone(), beta.clone()), {"eps": 1e-5}, desc
-        )
-        same, got = _compare(name, got, expected, desc)
+        got = _call(fn, desc, x.clone(), groups, gamma.clone(), beta.clone(), eps=1e-5)
+        same, got = _compare(got, expected, desc)
         if not same:
             hint = _group_norm_hint(got, x, groups, gamma, beta)
-            _differ(name, desc, got, expected, "F.group_norm", hint)
-    _ok(name, f"all {len(cases)} cases agree with F.group_norm")
+            _differ(desc, got, expected, "F.group_norm", hint)
+    return f"all {len(cases)} cases agree with F.group_norm"
 
 
 def _group_norm_hint(
@@ -443,14 +422,13 @@ def _group_norm_hint(
     return ""
 
 
-def check_nesterov_step(fn: Callable) -> None:
+@_checker
+def check_nesterov_step(fn: Callable) -> str:
     """``fn(params, grads, velocities, lr, momentum, weight_decay)`` is one step of SGD with
     Nesterov momentum in PyTorch's form; it returns ``(new_params, new_velocities)``.
 
     Compared with ``torch.optim.SGD(..., nesterov=True)`` over three steps on random tensors.
     """
-    name = "check_nesterov_step"
-    _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
     lr, momentum, weight_decay = 0.1, 0.9, 5e-4
     shapes = [(3, 2), (2,)]
@@ -468,75 +446,58 @@ def check_nesterov_step(fn: Callable) -> None:
         optimizer.step()
         desc = (
             f"step {step} with lr={lr}, momentum={momentum}, weight_decay={weight_decay} "
-            f"(velocities start at zero)"
+            "(velocities start at zero)"
         )
-        out = _call(
-            name,
-            fn,
-            (
-                [p.clone() for p in mine],
-                [x.clone() for x in grads],
-                [v.clone() for v in velocities],
-                lr,
-                momentum,
-                weight_decay,
-            ),
-            {},
-            desc,
-        )
+        clones = [[t.clone() for t in ts] for ts in (mine, grads, velocities)]
+        out = _call(fn, desc, *clones, lr, momentum, weight_decay)
         if not (isinstance(out, tuple) and len(out) == 2):
-            _fail(name, f"expected (new_params, new_velocities), got {type(out).__name__}")
+            _fail(f"expected (new_params, new_velocities), got {type(out).__name__}")
         new_params, new_velocities = [list(x) for x in out]
         if len(new_params) != len(params) or len(new_velocities) != len(params):
-            _fail(name, f"expected {len(params)} parameters and {len(params)} velocities back")
+            _fail(f"expected {len(params)} parameters and {len(params)} velocities back")
         for i, (got, want) in enumerate(zip(new_params, reference)):
-            got = torch.as_tensor(got)
-            if got.shape != want.shape or not torch.allclose(got, want.detach(), atol=1e-6):
+            got, want = torch.as_tensor(got), want.detach()
+            if got.shape != want.shape or not torch.allclose(got, want, atol=1e-6):
                 hint = ""
-                d = [x + weight_decay * p for x, p in zip(grads, mine)]
-                v = [momentum * vel + di for vel, di in zip(velocities, d)]
-                classical = mine[i] - lr * v[i]
+                d = grads[i] + weight_decay * mine[i]
+                classical = mine[i] - lr * (momentum * velocities[i] + d)
                 if got.shape == want.shape and torch.allclose(got, classical, atol=1e-6):
                     hint = (
                         " That is classical momentum (w - lr * v); Nesterov steps with "
                         "d + momentum * v instead."
                     )
                 _fail(
-                    name,
-                    f"{desc}: parameter {i} expected {_summary(want.detach())}, "
-                    f"got {_summary(got)}.{hint}",
+                    f"{desc}: parameter {i} expected {_summary(want)}, got {_summary(got)}.{hint}"
                 )
         mine = [torch.as_tensor(p).clone() for p in new_params]
         velocities = [torch.as_tensor(v).clone() for v in new_velocities]
-    _ok(name, "three steps agree with torch.optim.SGD(nesterov=True)")
+    return "three steps agree with torch.optim.SGD(nesterov=True)"
 
 
+@_checker
 def check_flip_safe(
     answer: Any, predict: Callable, X: torch.Tensor, y: Any, dim: int = -2, threshold: float = 0.8
-) -> None:
+) -> str:
     """``answer`` lists the digits that ``predict`` still recognises (at least ``threshold``
     of the time) after flipping the images ``X`` along ``dim`` (-2: vertically)."""
-    name = "check_flip_safe"
     if answer is Ellipsis or answer is None:
-        _fail(name, "not answered yet: set the variable to a list of digits")
+        _fail("not answered yet: set the variable to a list of digits")
     try:
         chosen = {int(c) for c in answer}
     except (TypeError, ValueError):
-        _fail(name, f"expected a list of digits 0-9, got {answer!r}")
+        _fail(f"expected a list of digits 0-9, got {answer!r}")
     predicted = np.asarray(predict(X.flip(dim)))
     y = np.asarray(y)
     truth = {c for c in range(10) if (predicted[y == c] == c).mean() >= threshold}
     missing, extra = truth - chosen, chosen - truth
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} recognised digit(s) missing")
-        if extra:
-            parts.append(
-                f"{len(extra)} digit(s) that are recognised less than {threshold:.0%} of the time"
-            )
-        _fail(name, "; ".join(parts) + ". Measure each digit's accuracy on the flipped images.")
-    _ok(name, f"the {len(truth)} digits recognised after the flip")
+    parts = [f"{len(missing)} recognised digit(s) missing"] if missing else []
+    if extra:
+        parts.append(
+            f"{len(extra)} digit(s) that are recognised less than {threshold:.0%} of the time"
+        )
+    if parts:
+        _fail("; ".join(parts) + ". Measure each digit's accuracy on the flipped images.")
+    return f"the {len(truth)} digits recognised after the flip"
 
 
 def _occlusion(
@@ -557,7 +518,8 @@ def _occlusion(
         return (model(x[None])[0, target] - model(batch)[:, target]).view(rows, cols)
 
 
-def check_occlusion_map(fn: Callable) -> None:
+@_checker
+def check_occlusion_map(fn: Callable) -> str:
     """``fn(model, x, target, patch=4, fill=0.0)``: the drop of the target's score per square.
 
     For every top-left corner ``(i, j)`` (stride 1), the square ``x[:, i:i+patch,
@@ -566,45 +528,32 @@ def check_occlusion_map(fn: Callable) -> None:
     ``(H - patch + 1, W - patch + 1)``. Cases: small CIFAR ResNets in eval
     mode, one and three channels, square and oblong images, several patches and fills.
     """
-    import copy
-
     from ..models import cifar_resnet
 
-    name = "check_occlusion_map"
-    _check_callable(name, fn)
     g = torch.Generator().manual_seed(0)
     cases = [((1, 8, 8), 3, 0.0, 4), ((1, 10, 9), 4, -0.5, 0), ((3, 8, 8), 2, 0.3, 7)]
+    corners = " One value per top-left corner (stride 1)."
     for shape, patch, fill, target in cases:
         torch.manual_seed(0)
         model = cifar_resnet(8, in_channels=shape[0], width=4).eval()
         x = torch.randn(*shape, generator=g)
         expected = _occlusion(model, x, target, patch, fill)
         desc = f"x of shape {shape}, target={target}, patch={patch}, fill={fill}"
-        got = _call(
-            name,
-            fn,
-            (copy.deepcopy(model), x.clone(), target),
-            {"patch": patch, "fill": fill},
-            desc,
-        )
-        corners = " One value per top-left corner (stride 1)."
-        same, got = _compare(name, got, expected, desc, atol=1e-5, shape_hint=lambda g: corners)
+        got = _call(fn, desc, copy.deepcopy(model), x.clone(), target, patch=patch, fill=fill)
+        same, got = _compare(got, expected, desc, atol=1e-5, shape_hint=lambda g: corners)
         if same:
             continue
-        hint = ""
+        like = lambda other: torch.allclose(got, other, rtol=1e-4, atol=1e-5)
         with torch.no_grad():
             full = model(x[None])[0, target]
-        if torch.allclose(got, -expected, rtol=1e-4, atol=1e-5):
+        hint = ""
+        if like(-expected):
             hint = " The sign is flipped: the drop is score(x) - score(blanked x)."
-        elif torch.allclose(got, full - expected, rtol=1e-4, atol=1e-5):
+        elif like(full - expected):
             hint = " These are the blanked images' scores: return the drop from score(x)."
-        elif fill != 0 and torch.allclose(
-            got, _occlusion(model, x, target, patch, 0.0), rtol=1e-4, atol=1e-5
-        ):
+        elif fill != 0 and like(_occlusion(model, x, target, patch, 0.0)):
             hint = " It matches fill=0: set the square to `fill`."
-        elif shape[0] > 1 and torch.allclose(
-            got, _occlusion(model, x, target, patch, fill, slice(0, 1)), rtol=1e-4, atol=1e-5
-        ):
+        elif shape[0] > 1 and like(_occlusion(model, x, target, patch, fill, slice(0, 1))):
             hint = " Only the first channel was blanked: blank the square in every channel."
-        _differ(name, desc, got, expected, "the occlusion map computed here", hint)
-    _ok(name, f"all {len(cases)} cases agree with the occlusion maps computed here")
+        _differ(desc, got, expected, "the occlusion map computed here", hint)
+    return f"all {len(cases)} cases agree with the occlusion maps computed here"

@@ -1,53 +1,25 @@
 """Grade a class's notebooks in one command: a gradebook CSV and a feedback file per student.
 
 ``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv`` (``make grade
-SUBMISSIONS=dir``; the teacher guide's "Grading a class"). ``SUBMISSIONS``
-holds one folder per student (the folder's name is the student's id) with
-that student's copies of the student edition's notebooks.
+SUBMISSIONS=dir``; the teacher guide's "Grading a class" is the manual). ``SUBMISSIONS`` holds
+one folder per student (its name is the student's id) with their copies of the student
+edition's notebooks. The book's notebooks (``--source``) are the source of truth: an exercise
+(:mod:`.markers`) is graded when its check calls a checker (``check_...``) or asserts something.
 
-The book's notebooks (``--source``, default ``notebooks``) are the source of
-truth. An exercise is a markdown ``{exercise}`` with a ``:label:``; its
-solution is the code tagged ``solution`` between ``{solution-start}`` and
-``{solution-end}``, and its check the code cells after ``{solution-end}`` up
-to the next markdown cell. It is graded automatically when the check calls a
-checker (``check_...``, imported from :mod:`resnet_utils.classroom.exercises`) or
-contains an ``assert``; the other (open) exercises are listed in the feedback
-as not graded automatically.
+Each notebook runs in a kernel of its own (this interpreter's ``ipykernel``), in a fresh
+temporary folder, with ``PYTHONHASHSEED=0`` and ``MPLBACKEND=Agg``: the student's code cells in
+order, errors allowed, and after the cells of each exercise its check **taken from the book,
+not the student's copy**, right after a fresh import of the checkers and of the names the book
+imports (``check_conv2d = lambda *a: None`` does not pass). One time limit for the whole
+notebook (``--timeout``), then the kernel is killed; a hard ``RLIMIT_AS`` memory limit
+(``--memory-mb``, 0 for none, as CUDA needs) and no core dumps, set by the kernel process itself
+before it imports anything. The code runs with the teacher's rights otherwise.
 
-Each notebook runs in a kernel of its own, in a fresh temporary folder:
-
-- the student's code cells in order, errors allowed; the book's check of each
-  exercise runs after the student's cells of that exercise (before the text of
-  the next one), **taken from the book, not the student's copy**, right after
-  a fresh import of :mod:`resnet_utils.classroom.exercises` and of the names the book
-  imports, so that ``check_conv2d = lambda *a: None`` does not pass;
-- one time limit for the whole notebook (``--timeout``, 120 s), after which
-  the kernel is killed, and a memory limit (``--memory-mb``):
-  ``RLIMIT_AS`` (address space; hard limit, the student's code cannot raise
-  it), set by the kernel process itself before it imports anything, through
-  a launcher command in its kernel spec (no ``preexec_fn`` in this threaded
-  process). Core dumps are off. ``--memory-mb 0`` lifts the limit, which a
-  CUDA kernel needs (CUDA reserves far more address space than it uses);
-- the kernel is this interpreter's ``ipykernel`` whatever kernel specs are
-  installed, with ``PYTHONHASHSEED=0`` and ``MPLBACKEND=Agg``; ``--device cpu``
-  hides GPUs from it (``CUDA_VISIBLE_DEVICES=""``).
-
-Limits: the student's code runs with the teacher's rights (files, network),
-only bounded in time and memory; run the grader in a container or as a
-separate user for more. The checks run in the student's kernel, so a student
-who patches a library function the check relies on (``torch.allclose``) can
-fool it; the checkers and the imported names cannot be replaced, and such a
-patch is plain to see in the notebook.
-
-Bad submissions never stop the run: a file that is not notebook JSON, a time
-limit reached, a kernel that dies, a missing exercise, a renamed notebook
-(matched by its exercise labels), a file that is not a notebook, an empty
-folder: each gets a row (exercise ``error``, or ``note`` for a renamed
-notebook) saying what happened, and the exercises of a known notebook that
-could not be run get a failing row each. Hidden files (``.ipynb_checkpoints``)
-are ignored. The CSV has the columns ``student, notebook, exercise, passed,
-feedback`` (``passed`` is 1 or 0, empty on ``error``/``note`` rows), sorted,
-without timestamps, written atomically like the summary and feedback files.
+Bad submissions never stop the run: a file that is not a notebook, a time limit reached, a
+kernel that dies, a missing exercise, an empty folder each get a row (exercise ``error``) that
+says what happened, and the exercises of a notebook that could not be run fail; a renamed
+notebook is matched by its exercise labels (a ``note`` row). Hidden files are ignored. The
+files are sorted, without timestamps, and written atomically at the end.
 """
 
 from __future__ import annotations
@@ -60,12 +32,13 @@ import json
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import cli
@@ -82,7 +55,6 @@ __all__ = [
     "grade_notebook",
     "grade_student",
     "grade_submissions",
-    "summarise",
     "feedback_markdown",
     "csv_text",
     "main",
@@ -113,16 +85,10 @@ kernelapp.launch_new_instance()
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise of a book notebook: its label, solution and check code (book order)."""
+    """One exercise of a book notebook: its label and its check cells' code, as one cell."""
 
     label: str
-    solution: tuple[str, ...] = ()
-    checks: tuple[str, ...] = ()
-
-    @property
-    def check(self) -> str:
-        """The check cells' code as one cell."""
-        return "\n\n".join(self.checks)
+    check: str = ""
 
     @property
     def automatic(self) -> bool:
@@ -198,34 +164,24 @@ def _import_lines(code: str) -> list[str]:
 def read_book_notebook(nb, name: str) -> BookNotebook:
     """The exercises of book notebook ``nb`` (an ``nbformat`` notebook) named ``name``."""
     order: list[str] = []
-    solutions: dict[str, list[str]] = {}
     checks: dict[str, list[str]] = {}
     imports: list[str] = []
     for part in markers.parts(nb.cells):
-        source = part.cell.get("source", "")
-        if part.cell.get("cell_type") == "markdown":
+        source = part.cell.source
+        if part.cell.cell_type == "markdown":
             order += [label for label in markers.exercise_labels(source) if label not in order]
-        elif part.role in ("solution", "answer"):
-            if part.label:
-                solutions.setdefault(part.label, []).append(source)
-        elif part.cell.get("cell_type") == "code":
+        elif part.cell.cell_type == "code" and part.role not in ("solution", "answer"):
             imports += [line for line in _import_lines(source) if line not in imports]
             if part.role == "check":
                 checks.setdefault(part.label, []).append(source)
-    exercises = tuple(
-        Exercise(label, tuple(solutions.get(label, ())), tuple(checks.get(label, ())))
-        for label in order
-    )
+    exercises = tuple(Exercise(label, "\n\n".join(checks.get(label, []))) for label in order)
     return BookNotebook(name, exercises, "\n".join(imports))
 
 
 def load_book(source: str | os.PathLike) -> dict[str, BookNotebook]:
     """The book's notebooks in folder ``source``, by file name."""
-    source = Path(source)
-    if not source.is_dir():
-        raise FileNotFoundError(f"--source: {str(source)!r} is not a folder of notebooks")
     book = {}
-    for path in sorted(source.glob("*.ipynb")):
+    for path in sorted(Path(source).glob("*.ipynb")):
         nb, why = _read_notebook(path)
         if nb is None:
             raise ValueError(f"--source: {path.name}: {why}")
@@ -272,7 +228,7 @@ def _one_paragraph(text: str, limit: int = 600) -> str:
 
 
 def _failing_statement(check: str, traceback: list[str], count: int | None) -> str:
-    """The statement of the book's check that raised, from the traceback's ``Cell In[n], line k``."""
+    """The statement of the book's check that raised (the traceback's ``Cell In[n], line k``)."""
     lines = re.findall(r"Cell In\[(\d+)\], line (\d+)", _ANSI.sub("", "\n".join(traceback)))
     numbers = [int(k) for n, k in lines if count is None or int(n) == count]
     if not numbers:
@@ -319,16 +275,10 @@ def _feedback(error: dict, check: str, count: int | None, memory_mb: int) -> str
 def _death(km) -> str:
     process = getattr(getattr(km, "provisioner", None), "process", None)
     code = process.poll() if process is not None else None
-    if code is None:
-        return "the kernel died"
-    if code < 0:
-        import signal
-
-        try:
-            return f"the kernel was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"the kernel was killed by signal {-code}"
-    return f"the kernel exited with status {code}"
+    if code is None or code >= 0:
+        return "the kernel died" if code is None else f"the kernel exited with status {code}"
+    signals = {-s.value: s.name for s in signal.Signals}
+    return f"the kernel was killed by signal {signals.get(code, -code)}"
 
 
 @dataclass
@@ -476,35 +426,18 @@ def _record(results: dict, step: _Step, cell, located: bool, memory_mb: int) -> 
 
 
 def _read_notebook(path: Path):
-    """The notebook in ``path``, or a message saying why it is not one."""
+    """The notebook in ``path``, as nbformat reads and validates it, or why it is not one."""
     import nbformat
 
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "not a notebook: the file is not UTF-8 text"
+        nb = nbformat.read(path, as_version=4, capture_validation_error={})
+        nbformat.validate(nb, relax_add_props=True)  # keys another tool added do no harm
     except OSError as err:
         return None, f"cannot read the file: {err.strerror}"
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as err:
-        return None, (
-            f"not valid notebook JSON ({err.msg} at line {err.lineno}, column {err.colno});"
-            " was it saved from Jupyter?"
-        )
-    try:
-        nb = nbformat.reads(text, as_version=4)
-        cells = nb["cells"]
-        if not isinstance(cells, list) or not all(
-            isinstance(c, dict)
-            and c.get("cell_type") in ("code", "markdown", "raw")
-            and isinstance(c.get("source"), str)
-            for c in cells
-        ):
-            raise ValueError("a cell without a type or a source")
     except Exception as err:  # noqa: BLE001 - any malformed notebook becomes a message
-        reason = _one_paragraph(str(err), 150) or type(err).__name__
-        return None, f"valid JSON but not a Jupyter notebook ({reason})"
+        why = err.__cause__ if isinstance(err.__cause__, json.JSONDecodeError) else err
+        text = (str(why).splitlines() or [""])[0]
+        return None, f"not a Jupyter notebook ({type(why).__name__}: {_one_paragraph(text, 150)})"
     return nb, ""
 
 
@@ -528,26 +461,14 @@ def _match(readable: dict[Path, object], book: dict[str, BookNotebook], claimed:
         scores = sorted(((len(labels & b.labels), name) for name, b in book.items()), reverse=True)
         best, name = scores[0] if scores else (0, "")
         if best == 0 or (len(scores) > 1 and scores[1][0] == best):
-            yield (
-                path,
-                None,
-                (
-                    "this file name is not one of the book's notebooks, and its exercises do not "
-                    f"identify one; expected: {expected}"
-                ),
-            )
+            unknown = "this file name is not one of the book's notebooks, and its exercises do"
+            yield path, None, f"{unknown} not identify one; expected: {expected}"
         elif name in claimed:
             yield path, None, f"a renamed copy of {name}: the file named {name} is graded instead"
         else:
             claimed.add(name)
-            yield (
-                path,
-                book[name],
-                (
-                    f"submitted as {path.name!r}: graded as {name} (matched by its exercise labels);"
-                    " please keep the original names"
-                ),
-            )
+            how = f"graded as {name} (matched by its exercise labels)"
+            yield path, book[name], f"submitted as {path.name!r}: {how}; please keep the names"
 
 
 def grade_student(
@@ -565,7 +486,7 @@ def grade_student(
         rows.append(Row(student, notebook, "error", None, text))
 
     expected = ", ".join(name for name, b in book.items() if b.automatic)
-    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    entries = _entries(folder)
     if not entries:
         error("", "the folder is empty: no notebook was submitted")
     readable: dict[Path, object] = {}
@@ -590,8 +511,8 @@ def grade_student(
         if message:
             rows.append(Row(student, target.name, "note", None, message))
         if not target.automatic:
-            rows.append(Row(student, target.name, "note", None,
-                            "no automatically checked exercise in this chapter: not run"))  # fmt: skip
+            nothing = "no automatically checked exercise in this chapter: not run"
+            rows.append(Row(student, target.name, "note", None, nothing))
             continue
         started = time.monotonic()
         try:
@@ -616,6 +537,11 @@ def _sorted(rows: list[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: (r.student, r.notebook, r.exercise))
 
 
+def _entries(folder: str | os.PathLike) -> list[Path]:
+    """What ``folder`` holds, hidden files (``.ipynb_checkpoints``) left out, sorted."""
+    return sorted(p for p in Path(folder).iterdir() if not p.name.startswith("."))
+
+
 def grade_submissions(
     submissions: str | os.PathLike,
     book: dict[str, BookNotebook],
@@ -623,14 +549,9 @@ def grade_submissions(
     **limits,
 ) -> list[Row]:
     """Grade every student folder in ``submissions``; a file there gets an ``error`` row."""
-    submissions = Path(submissions)
-    if not submissions.is_dir():
-        raise FileNotFoundError(f"SUBMISSIONS: {str(submissions)!r} is not a folder")
-    entries = sorted(p for p in submissions.iterdir() if not p.name.startswith("."))
+    entries = _entries(submissions) if Path(submissions).is_dir() else []
     if not any(p.is_dir() for p in entries):
-        raise ValueError(
-            f"SUBMISSIONS: {str(submissions)!r} holds no student folders (one folder per student)"
-        )
+        raise ValueError(f"SUBMISSIONS: {str(submissions)!r} holds no folder (one per student)")
     rows: list[Row] = []
     for path in entries:
         if path.is_dir():
@@ -641,28 +562,18 @@ def grade_submissions(
     return _sorted(rows)
 
 
-def summarise(rows: list[Row], students: list[str] | None = None) -> list[tuple[str, int, int]]:
-    """``(student, exercises passed, exercises total)`` per student, sorted."""
-    names = sorted(set(students if students is not None else [r.student for r in rows]))
-    exercise_rows = [r for r in rows if r.passed is not None]
-    return [
-        (
-            s,
-            sum(r.passed for r in exercise_rows if r.student == s),
-            sum(r.student == s for r in exercise_rows),
-        )
-        for s in names
-    ]
+def _score(rows: list[Row], student: str) -> str:
+    graded = [r.passed for r in rows if r.student == student and r.passed is not None]
+    return f"{sum(graded)} of {len(graded)}"
 
 
 def feedback_markdown(student: str, rows: list[Row], book: dict[str, BookNotebook]) -> str:
     """The feedback file of ``student``: per notebook and exercise, passed or what went wrong."""
     mine = [r for r in rows if r.student == student]
-    ((_, passed, total),) = summarise(mine, [student])
     lines = [
         f"# Feedback for {student}",
         "",
-        f"{passed} of {total} automatically checked exercises passed.",
+        f"{_score(mine, student)} automatically checked exercises passed.",
         "",
     ]
     for notebook in sorted({r.notebook for r in mine}):
@@ -671,10 +582,8 @@ def feedback_markdown(student: str, rows: list[Row], book: dict[str, BookNoteboo
             if r.passed is None:
                 lines.append(f"- **{r.exercise}**: {r.feedback}")
             else:
-                lines.append(
-                    f"- `{r.exercise}`: "
-                    + ("passed" if r.passed else f"**not passed**: {r.feedback}")
-                )
+                result = "passed" if r.passed else f"**not passed**: {r.feedback}"
+                lines.append(f"- `{r.exercise}`: {result}")
         if notebook in book and book[notebook].open:
             labels = ", ".join(f"`{e.label}`" for e in book[notebook].open)
             lines.append(f"- not graded automatically (your teacher reads these): {labels}")
@@ -693,38 +602,22 @@ def csv_text(rows: list[Row]) -> str:
     return out.getvalue()
 
 
-def _summary_text(summary: list[tuple[str, int, int]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "exercises_passed", "exercises_total"])
-    writer.writerows(summary)
-    return out.getvalue()
-
-
 def _memory(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of MB, got {text!r}")
-    if value < 0 or 0 < value < 256:
-        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or at least 256, got {text}")
+    value = int(text) if text.isdigit() else -1
+    if not (value == 0 or value >= 256):
+        raise argparse.ArgumentTypeError(f"expected 0 (no limit) or at least 256 MB, got {text!r}")
     return value
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv [...]``; see the module docstring."""
-    p = cli.parser(
-        "classroom.grade",
-        "Grade a class's notebooks: one folder per student in SUBMISSIONS.",
-        precision=False,
-        seed=False,
-        device="cpu hides the GPUs from the kernels; auto (default) leaves them visible",
+    """``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv [...]``."""
+    # cli.parser's flags but --json: the gradebook and the feedback files are the results
+    p = cli._Parser(
+        prog="python -m resnet_utils.classroom.grade",
+        description="Grade a class's notebooks: one folder per student in SUBMISSIONS.",
     )
     p.add_argument("submissions", metavar="SUBMISSIONS", help="one folder per student")
     p.add_argument("--csv", required=True, metavar="PATH", help="the gradebook to write")
-    p.add_argument(
-        "--summary", metavar="PATH", help="student, exercises passed, exercises total (CSV)"
-    )
     p.add_argument(
         "--feedback-dir",
         metavar="DIR",
@@ -744,58 +637,38 @@ def main(argv: list[str] | None = None) -> int:
         f"{DEFAULT_MEMORY_MB}; use 0 with CUDA)",
     )
     p.add_argument(
+        "--device",
+        choices=("auto", "cpu"),
+        default="auto",
+        help="cpu hides the GPUs from the kernels; auto (default) leaves them visible",
+    )
+    p.add_argument(
         "--source",
         default="notebooks",
         metavar="DIR",
         help="the book's notebooks, with solutions and checks (default notebooks)",
     )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     def body(args) -> int:
-        if args.device not in ("auto", "cpu"):
-            raise ValueError(f"--device: expected auto or cpu, got {args.device!r}")
         try:
             import ipykernel  # noqa: F401 - the kernels run it
         except ImportError:
             raise ValueError("the grader needs ipykernel (the package's extra `teacher`)")
         book = load_book(args.source)
         progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-        rows = grade_submissions(
-            args.submissions,
-            book,
-            progress,
-            timeout=args.timeout,
-            memory_mb=args.memory_mb,
-            device=args.device,
-        )
-        students = sorted(
-            p.name
-            for p in Path(args.submissions).iterdir()
-            if p.is_dir() and not p.name.startswith(".")
-        )
-        summary = summarise(rows, students)
+        limits = dict(timeout=args.timeout, memory_mb=args.memory_mb, device=args.device)
+        rows = grade_submissions(args.submissions, book, progress, **limits)
+        students = [p.name for p in _entries(args.submissions) if p.is_dir()]
         feedback_dir = Path(args.feedback_dir or Path(args.csv).parent / "feedback")
         for student in students:
             text = feedback_markdown(student, rows, book)
             atomic_write_bytes(feedback_dir / f"{student}.md", text.encode())
-        if args.summary:
-            atomic_write_bytes(args.summary, _summary_text(summary).encode())
         atomic_write_bytes(args.csv, csv_text(rows).encode())
-        cli.write_json(
-            args.json,
-            "classroom.grade",
-            vars(args),
-            {
-                "rows": [asdict(r) for r in rows],
-                "summary": [dict(zip(("student", "passed", "total"), s)) for s in summary],
-            },
-        )
+        for student in [] if args.quiet else students:
+            print(f"{student}: {_score(rows, student)} exercises passed", file=sys.stderr)
         if not args.quiet:
-            passed, total = sum(s[1] for s in summary), sum(s[2] for s in summary)
-            print(
-                f"{len(students)} students, {passed}/{total} exercises passed; "
-                f"gradebook in {args.csv}, feedback in {feedback_dir}/",
-                file=sys.stderr,
-            )
+            print(f"gradebook in {args.csv}, feedback in {feedback_dir}/", file=sys.stderr)
         return 0
 
     return cli.run(p, body, argv)

@@ -24,14 +24,14 @@ __all__ = [
     "make_student_notebook",
     "first_stub",
     "student_problems",
-    "check_student_notebook",
+    "run_student_notebook",
     "main",
 ]
 
 BANNER = (
-    "**Student edition.** The solutions to the exercises have been removed. Write your answer in each "
-    "cell marked `# Your code here`, then run the check cell below it: it tells you at once whether "
-    "your answer is right, and if not, what went wrong."
+    "**Student edition.** The solutions to the exercises have been removed. Write your answer "
+    "in each cell marked `# Your code here`, then run the check cell below it: it tells you at "
+    "once whether your answer is right, and if not, what went wrong."
 )
 
 
@@ -46,14 +46,8 @@ def _stub_function(node: ast.FunctionDef, indent: str = "") -> list[str]:
 
 def stub_source(source: str) -> str:
     """Replace the solution code in ``source`` by stubs (see the module docstring)."""
-    if not isinstance(source, str):
-        raise TypeError(f"source must be a str, got {type(source).__name__}")
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as err:
-        raise ValueError(f"source is not valid Python: {err}") from err
     out: list[str] = []
-    for node in tree.body:
+    for node in ast.parse(source).body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             out.append(ast.unparse(node))
         elif isinstance(node, ast.FunctionDef):
@@ -76,8 +70,7 @@ def stub_source(source: str) -> str:
 
 
 def student_edition(nb):
-    """Return the student edition of notebook ``nb`` (a copy; ``nb`` is unchanged) and the number
-    of stubbed cells."""
+    """The student edition of notebook ``nb`` (a copy) and the number of stubbed cells."""
     import copy
 
     import nbformat
@@ -103,13 +96,10 @@ def student_edition(nb):
 
 
 def make_student_notebook(src: str | Path, dst: str | Path) -> int:
-    """Write the student edition of notebook ``src`` to ``dst``; return the number of stubbed
-    cells."""
+    """Write the student edition of notebook ``src`` to ``dst``; return the stubbed cells."""
     import nbformat
 
-    src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise FileNotFoundError(f"notebook {str(src)!r} does not exist")
+    dst = Path(dst)
     nb, stubbed = student_edition(nbformat.read(src, as_version=4))
     dst.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dst)
@@ -134,13 +124,11 @@ def first_stub(nb) -> int:
 
 
 def student_problems(nb, name: str) -> list[str]:
-    """The problems in the outputs of an executed student notebook ``nb`` (named ``name`` in the
-    messages); an empty list means it is fine.
+    """The problems in the outputs of executed student notebook ``nb`` ([] when none).
 
-    An error before the first exercise stub means the chapter itself fails; after it, only the
-    errors in :data:`TOLERATED` (those an unanswered exercise causes) are allowed. Cells that were
-    not executed have no outputs and pass, so this also checks a notebook of which only the cells
-    from the first stub on were run (as ``tools/run_notebooks.py`` does, after the chapter).
+    Before the first stub, any error means the chapter itself fails; after it, only the errors
+    in :data:`TOLERATED` (an unanswered exercise's) pass. Cells not executed pass, so this also
+    checks a notebook run from its first stub on (``tools/run_notebooks.py``, after the chapter).
     """
     stub = first_stub(nb)
     problems = []
@@ -156,13 +144,8 @@ def student_problems(nb, name: str) -> list[str]:
     return problems
 
 
-def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
-    """Execute a student notebook; return the problems found (an empty list means it is fine).
-
-    Every cell before the first exercise stub must run without error (the
-    chapter itself works); after it, only the failures a stub causes in the
-    check cells are tolerated (see :func:`student_problems`).
-    """
+def run_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
+    """Execute a student notebook; return its :func:`student_problems`."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -179,36 +162,28 @@ def check_student_notebook(path: str | Path, timeout: int = 600) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m resnet_utils.classroom.student SRC_DIR DST_DIR`` converts every notebook of SRC_DIR;
-    ``python -m resnet_utils.classroom.student --check NOTEBOOK...`` executes student notebooks and checks them."""
+    """``python -m resnet_utils.classroom.student SRC_DIR DST_DIR`` writes the student edition of
+    every notebook of SRC_DIR; ``... --check NOTEBOOK...`` executes student notebooks."""
+    prog = "python -m resnet_utils.classroom.student"
     args = sys.argv[1:] if argv is None else argv
+    problems = []
     if args[:1] == ["--check"]:
-        problems = []
         for nb_path in args[1:]:
-            found = check_student_notebook(nb_path)
+            found = run_student_notebook(nb_path)
             print(f"{nb_path}: {'ok' if not found else f'{len(found)} problem(s)'}")
             problems += found
-        for problem in problems:
-            print(f"python -m resnet_utils.classroom.student: error: {problem}", file=sys.stderr)
-        return 1 if problems else 0
-    if len(args) != 2:
-        print(
-            "usage: python -m resnet_utils.classroom.student SRC_DIR DST_DIR | --check NOTEBOOK...",
-            file=sys.stderr,
-        )
+    elif len(args) == 2:
+        notebooks = sorted(Path(args[0]).glob("*.ipynb"))
+        problems += [] if notebooks else [f"no notebooks in {args[0]}"]
+        for path in notebooks:
+            n = make_student_notebook(path, Path(args[1]) / path.name)
+            print(f"{Path(args[1]) / path.name}: {n} solution cell(s) replaced by stubs")
+    else:
+        print(f"usage: {prog} SRC_DIR DST_DIR | --check NOTEBOOK...", file=sys.stderr)
         return 2
-    src_dir, dst_dir = Path(args[0]), Path(args[1])
-    notebooks = sorted(src_dir.glob("*.ipynb"))
-    if not notebooks:
-        print(
-            f"python -m resnet_utils.classroom.student: error: no notebooks in {src_dir}",
-            file=sys.stderr,
-        )
-        return 1
-    for path in notebooks:
-        n = make_student_notebook(path, dst_dir / path.name)
-        print(f"{dst_dir / path.name}: {n} solution cell(s) replaced by stubs")
-    return 0
+    for problem in problems:
+        print(f"{prog}: error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":
