@@ -191,6 +191,13 @@ def _arch(name: str, value: Any) -> str:
     return check_arch(value, name)
 
 
+def _layers(name: str, value: Any) -> Any:
+    """ResNet's ``layers``: the number of blocks (>= 1) of each of its four stages."""
+    if len(_each(_int(1))(name, value)) != 4:
+        raise ValueError(f"{name} must list 4 stage depths (ints >= 1), got {value!r}")
+    return value
+
+
 def _callable(name: str, value: Any) -> Any:
     if not callable(value):
         raise TypeError(f"{name} must be callable, got {type(value).__name__}")
@@ -237,6 +244,7 @@ RULES: dict[str, Rule] = {
     "model": _instance(torch.nn.Module, "a torch.nn.Module"),
     "arch": _arch,
     "width": _int(1),
+    "layers": _layers,
     "num_classes": _int(1),
     "in_channels": _int(1),
     "out_channels": _int(1),

@@ -33,7 +33,7 @@ from torch import nn
 
 from ._checks import check, check_as, check_fields, check_number
 from .checkpoint import load_checkpoint, save_checkpoint
-from .models import build_model, rebuild
+from .models import build_model, freeze_batch_norm
 
 __all__ = [
     "IMAGENET_WEIGHTS",
@@ -161,14 +161,13 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
     Setting ``requires_grad=False`` is not enough: in training mode every
     ``BatchNorm2d`` still replaces its running mean and variance with those
     of the (few, small) training batches, so the features the head learns
-    on drift away from the pretrained ones. The copy is therefore built with
-    ``norm_layer=FrozenBatchNorm2d`` (:func:`resnet_utils.models.rebuild`),
-    holding the same statistics, as torchvision does for detection backbones.
+    on drift away from the pretrained ones. In the copy, every batch norm is
+    therefore a ``FrozenBatchNorm2d`` holding the same statistics
+    (:func:`resnet_utils.models.freeze_batch_norm`), as torchvision does for
+    detection backbones.
     """
-    from torchvision.ops import FrozenBatchNorm2d
-
     check_as("classifier", "model", model)
-    frozen = rebuild(model, FrozenBatchNorm2d)
+    frozen = freeze_batch_norm(copy.deepcopy(model))
     for name, p in frozen.named_parameters():
         p.requires_grad = name.startswith("fc.")
     return frozen
@@ -320,7 +319,7 @@ def transfer_experiment(
         seed_everything(config.seed)
         scratch = build_model(config.arch, num_classes=10, in_channels=1, width=config.width)
         curves["scratch"].append(_downstream(scratch, few, test_loader, config, None))
-        probe = replace_head(freeze_backbone(copy.deepcopy(pretrained)), 10)
+        probe = replace_head(freeze_backbone(pretrained), 10)
         curves["linear_probe"].append(_downstream(probe, few, test_loader, config, None))
         tuned = replace_head(copy.deepcopy(pretrained), 10)
         groups = param_groups(tuned, config.lr * config.backbone_lr_factor, config.lr)
