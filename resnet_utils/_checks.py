@@ -170,6 +170,10 @@ def _images(name: str, value: Any) -> torch.Tensor:
     return check_tensor(name, value, ndim=4, floating=True)
 
 
+def _vectors(name: str, value: Any) -> torch.Tensor:
+    return check_tensor(name, value, ndim=2, floating=True)
+
+
 def _classifier(name: str, value: Any) -> torch.nn.Module:
     if not isinstance(getattr(value, "fc", None), torch.nn.Linear):
         raise TypeError(
@@ -234,6 +238,8 @@ RULES: dict[str, Rule] = {
     "pretrain_epochs": _int(1),
     "labels_per_class": _each(_int(1, 50)),
     "backbone_lr_factor": _number(0),
+    "backbone_lr": _number(0),  # param_groups: 0 freezes the backbone
+    "head_lr": _number(0, open_low=True),
     # data
     "image_size": _int(8),
     "num_workers": _int(0),
@@ -260,6 +266,8 @@ RULES: dict[str, Rule] = {
     "output_size": _int_or_pair(1),
     "dilation": _int(1),
     "X": _images,  # images (N, C, H, W), floating point
+    "z1": _vectors,  # nt_xent's projections of two views (N, D)
+    "z2": _vectors,
     "normalize": _choice(("mean_std", "zero_one", "minus_one_one")),
     "train": check_bool,
     "transform": _optional(_callable),

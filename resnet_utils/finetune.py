@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check, check_as, check_fields, check_number
+from ._checks import check, check_as, check_fields
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import build_model, freeze_batch_norm
 
@@ -89,14 +89,10 @@ def load_pretrained(
     check(arch=arch)
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)  # FileNotFoundError / ValueError with the path
-        if state.get("format") != FORMAT:
+        if state.get("format") != FORMAT or state["arch"] != arch:
             raise ValueError(
-                f"checkpoint {str(checkpoint)!r} was not saved by save_pretrained "
-                f"(format {state.get('format')!r})"
-            )
-        if state["arch"] != arch:
-            raise ValueError(
-                f"checkpoint {str(checkpoint)!r} holds a {state['arch']!r}, not the requested {arch!r}"
+                f"checkpoint {str(checkpoint)!r} is not a {arch!r} saved by save_pretrained "
+                f"(format {state.get('format')!r}, arch {state.get('arch')!r})"
             )
         model = build_model(
             arch,
@@ -176,8 +172,7 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
 def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[dict[str, Any]]:
     """Optimizer groups with a smaller learning rate for the pretrained backbone than for the new head."""
     check_as("classifier", "model", model)
-    check_number("backbone_lr", backbone_lr, min_value=0)
-    check_as("lr", "head_lr", head_lr)
+    check(backbone_lr=backbone_lr, head_lr=head_lr)
     head = [p for n, p in model.named_parameters() if n.startswith("fc.") and p.requires_grad]
     backbone = [
         p for n, p in model.named_parameters() if not n.startswith("fc.") and p.requires_grad
