@@ -138,13 +138,19 @@ def _jsonable(config: Any) -> Any:
 
 
 def envelope(command: str, config: Any, result: dict[str, Any]) -> dict[str, Any]:
-    """The JSON every command writes: ``command``, ``config``, ``versions``, then its results."""
-    return {
+    """The JSON every command writes: ``command``, ``config``, ``versions``, then its results.
+
+    A result that carries its own ``config`` or ``versions`` (as
+    :func:`~resnet_utils.finetune.transfer_experiment` and
+    :func:`~resnet_utils.bench.benchmark` return them) gives way to the envelope's: each is
+    written once, the command's.
+    """
+    head = {
         "command": f"python -m resnet_utils.{command}",
         "config": _jsonable(config),
         "versions": versions(),
-        **result,
     }
+    return {**head, **{k: v for k, v in result.items() if k not in head}}
 
 
 def write_json(path: str | Path | None, command: str, config: Any, result: dict[str, Any]) -> None:
