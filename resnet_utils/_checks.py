@@ -176,6 +176,11 @@ def _lazy(module: str, cls: str, source: str) -> Rule:
     return Rule(f"a {cls} ({source})", getattr(import_module(f"resnet_utils.{module}"), cls))
 
 
+def _layers(name: str, value: Any) -> tuple:
+    """ResNet's ``layers``: the number of blocks (>= 1) of each of its four stages."""
+    return _each(_int(1), 4, 4, "4 stage depths (ints >= 1)")(name, value)
+
+
 def _modes(name: str, value: Any) -> tuple:
     from .bench import MODES  # the benchmark's modes, where they are defined
 
@@ -185,6 +190,7 @@ def _modes(name: str, value: Any) -> tuple:
 _BOOL = Rule("True or False", bool)
 _CALLABLE = Rule("callable", Callable)
 _images = _tensor(4, floating=True)
+_vectors = _tensor(2, floating=True)
 _classifier = Rule(
     "a network with a Linear classifier `fc` (a ResNet from resnet_utils.models)",
     torch.nn.Module,
@@ -227,6 +233,8 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "pretrain_epochs": _int(1),
     "labels_per_class": _each(_int(1, 50)),
     "backbone_lr_factor": _number(0),
+    "backbone_lr": _number(0),  # param_groups: 0 freezes the backbone
+    "head_lr": _number(0, open_low=True),
     # data
     "image_size": _int(8),
     "num_workers": _int(0),
@@ -250,6 +258,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "model": Rule("a torch.nn.Module", torch.nn.Module),
     "arch": _arch,
     "width": _int(1),
+    "layers": _layers,
     "num_classes": _int(1),
     "in_channels": _int(1),
     "out_channels": _int(1),
@@ -282,6 +291,8 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
         0,
     ),
     "X": _images,  # images (N, C, H, W), floating point
+    "z1": _vectors,  # nt_xent's projections of two views (N, D)
+    "z2": _vectors,
     "normalize": _choice(("mean_std", "zero_one", "minus_one_one")),
     "train": _BOOL,
     "transform": _optional(_CALLABLE),
@@ -292,6 +303,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "n_bins": _int(1),
     "metric": _CALLABLE,
     "num_samples": _int(1),
+    "timeout": _int(1),  # seconds
     # comparisons over seeds (findings)
     "per_seed": _each(_number(), what="a non-empty list of numbers, one per seed"),
     "names": _each(Rule("a non-empty str", str, len), 2, 2, "two non-empty strings"),
@@ -331,7 +343,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "x": _tensor(),
     "matrix": _tensor(2),
     "layer": Rule("a module name (str) or an nn.Module", (str, torch.nn.Module)),
-    "layers": _optional(
+    "module_names": _optional(
         _each(Rule("a module name", str), what="a non-empty list of module names")
     ),
     "score": _choice(("logit", "softmax")),

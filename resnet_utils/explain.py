@@ -168,7 +168,8 @@ def feature_maps(
     not change them. Runs in eval mode without gradients and restores the
     model's modes. A module called twice keeps its last output.
     """
-    check(model=model, X=X, layers=layers)
+    check(model=model, X=X)
+    check_as("module_names", "layers", layers)
     names = list(layers) if layers is not None else [n for n, _ in model.named_children()]
     modules = {name: _resolve_layer(model, name) for name in names}
     captured: dict[str, Tensor] = {}

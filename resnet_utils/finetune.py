@@ -31,9 +31,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ._checks import check, check_as, check_fields, check_number
+from ._checks import check, check_as, check_fields
 from .checkpoint import load_checkpoint, save_checkpoint
-from .models import build_model, rebuild
+from .models import build_model, freeze_batch_norm
 
 __all__ = [
     "IMAGENET_WEIGHTS",
@@ -89,14 +89,10 @@ def load_pretrained(
     check(arch=arch)
     if checkpoint is not None:
         state = load_checkpoint(checkpoint)  # FileNotFoundError / ValueError with the path
-        if state.get("format") != FORMAT:
+        if state.get("format") != FORMAT or state["arch"] != arch:
             raise ValueError(
-                f"checkpoint {str(checkpoint)!r} was not saved by save_pretrained "
-                f"(format {state.get('format')!r})"
-            )
-        if state["arch"] != arch:
-            raise ValueError(
-                f"checkpoint {str(checkpoint)!r} holds a {state['arch']!r}, not the requested {arch!r}"
+                f"checkpoint {str(checkpoint)!r} is not a {arch!r} saved by save_pretrained "
+                f"(format {state.get('format')!r}, arch {state.get('arch')!r})"
             )
         model = build_model(
             arch,
@@ -161,14 +157,13 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
     Setting ``requires_grad=False`` is not enough: in training mode every
     ``BatchNorm2d`` still replaces its running mean and variance with those
     of the (few, small) training batches, so the features the head learns
-    on drift away from the pretrained ones. The copy is therefore built with
-    ``norm_layer=FrozenBatchNorm2d`` (:func:`resnet_utils.models.rebuild`),
-    holding the same statistics, as torchvision does for detection backbones.
+    on drift away from the pretrained ones. In the copy, every batch norm is
+    therefore a ``FrozenBatchNorm2d`` holding the same statistics
+    (:func:`resnet_utils.models.freeze_batch_norm`), as torchvision does for
+    detection backbones.
     """
-    from torchvision.ops import FrozenBatchNorm2d
-
     check_as("classifier", "model", model)
-    frozen = rebuild(model, FrozenBatchNorm2d)
+    frozen = freeze_batch_norm(copy.deepcopy(model))
     for name, p in frozen.named_parameters():
         p.requires_grad = name.startswith("fc.")
     return frozen
@@ -177,8 +172,7 @@ def freeze_backbone(model: nn.Module) -> nn.Module:
 def param_groups(model: nn.Module, backbone_lr: float, head_lr: float) -> list[dict[str, Any]]:
     """Optimizer groups with a smaller learning rate for the pretrained backbone than for the new head."""
     check_as("classifier", "model", model)
-    check_number("backbone_lr", backbone_lr, min_value=0)
-    check_as("lr", "head_lr", head_lr)
+    check(backbone_lr=backbone_lr, head_lr=head_lr)
     head = [p for n, p in model.named_parameters() if n.startswith("fc.") and p.requires_grad]
     backbone = [
         p for n, p in model.named_parameters() if not n.startswith("fc.") and p.requires_grad
@@ -320,7 +314,7 @@ def transfer_experiment(
         seed_everything(config.seed)
         scratch = build_model(config.arch, num_classes=10, in_channels=1, width=config.width)
         curves["scratch"].append(_downstream(scratch, few, test_loader, config, None))
-        probe = replace_head(freeze_backbone(copy.deepcopy(pretrained)), 10)
+        probe = replace_head(freeze_backbone(pretrained), 10)
         curves["linear_probe"].append(_downstream(probe, few, test_loader, config, None))
         tuned = replace_head(copy.deepcopy(pretrained), 10)
         groups = param_groups(tuned, config.lr * config.backbone_lr_factor, config.lr)

@@ -8,8 +8,10 @@ layer1..layer4, avgpool, fc`` and ``downsample`` for the projection
 shortcut), so that torchvision's state dicts load key for key with
 ``strict=True`` and give the same outputs. The plain network
 (``residual=False``), the pre-activation block (``preact=True``) and the
-normalisation (``norm_layer``) are arguments, as in torchvision. Looking
-inside a network (shapes, blocks, features) is :mod:`resnet_utils.explain`'s.
+normalisation (``norm_layer``) are arguments, as in torchvision;
+:func:`freeze_batch_norm` freezes the batch norm of a network already built
+(chapter 9's linear probe). Looking inside a network (shapes, blocks,
+features) is :mod:`resnet_utils.explain`'s.
 
 References
     He, Zhang, Ren, Sun (2016). Deep Residual Learning for Image Recognition.
@@ -53,7 +55,7 @@ __all__ = [
     "ARCHITECTURES",
     "check_arch",
     "check_depth",
-    "rebuild",
+    "freeze_batch_norm",
     "NormLayer",
 ]
 
@@ -287,19 +289,25 @@ def _make_layer(
 
 
 def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
-    """torchvision's initialisation: He (fan_out) for convs, BN to (1, 0)."""
+    """torchvision's initialisation: He (fan_out) for convs, BN to (1, 0); with
+    ``zero_init_residual``, the last batch norm of each residual branch to 0."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.constant_(m.weight, 1)
             nn.init.constant_(m.bias, 0)
-    if zero_init_residual:
-        for m in model.modules():
-            # A plain block has no shortcut: zeroing its branch would cut the network.
-            last = m.bn3 if isinstance(m, Bottleneck) else getattr(m, "bn2", None)
-            if isinstance(m, (BasicBlock, Bottleneck)) and m.residual:
-                nn.init.constant_(last.weight, 0)
+    if not zero_init_residual:
+        return
+    blocks = [m for m in model.modules() if isinstance(m, (BasicBlock, Bottleneck, PreActBlock))]
+    if any(isinstance(m, PreActBlock) or isinstance(m.bn2, nn.Identity) for m in blocks):
+        raise ValueError(
+            "zero_init_residual zeroes the last batch norm of each residual branch: it needs a "
+            "norm_layer (not None) and preact=False (a pre-activation branch ends with a conv)"
+        )
+    for m in blocks:
+        if m.residual:  # a plain block has no shortcut: zeroing its branch would cut the network
+            nn.init.constant_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight, 0)
 
 
 class ResNet(nn.Module):
@@ -328,13 +336,13 @@ class ResNet(nn.Module):
         norm_layer: NormLayer = nn.BatchNorm2d,
     ) -> None:
         super().__init__()
-        _check_network(num_classes, in_channels, residual, zero_init_residual, norm_layer)
-        # how it was built, for rebuild (another norm_layer; fine-tuning freezes batch norm)
-        self.spec = dict(
-            block=block, layers=list(layers), in_channels=in_channels, residual=residual
+        check(
+            layers=layers,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            residual=residual,
+            zero_init_residual=zero_init_residual,
         )
-        if len(layers) != 4 or not all(isinstance(n, int) and n >= 1 for n in layers):
-            raise ValueError(f"layers must list 4 stage depths (ints >= 1), got {layers!r}")
         stage = dict(residual=residual, norm_layer=norm_layer)
         e, self.residual = block.expansion, residual
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
@@ -357,22 +365,6 @@ class ResNet(nn.Module):
         x = self.layer4(x)  # (N, 512e, H/32, W/32)
         x = torch.flatten(self.avgpool(x), 1)  # (N, 512e)
         return self.fc(x)  # (N, num_classes)
-
-
-def _check_network(
-    num_classes: Any, in_channels: Any, residual: Any, zero_init_residual: Any, norm_layer: Any
-) -> None:
-    """What a network checks of the arguments every ResNet shares (its blocks check nothing)."""
-    check(
-        num_classes=num_classes,
-        in_channels=in_channels,
-        residual=residual,
-        zero_init_residual=zero_init_residual,
-    )
-    if zero_init_residual and norm_layer is None:
-        raise ValueError(
-            "zero_init_residual needs a norm_layer with a weight (batch norm), not norm_layer=None"
-        )
 
 
 def resnet18(num_classes: int = 1000, **kwargs) -> ResNet:
@@ -429,16 +421,16 @@ class CifarResNet(nn.Module):
         preact: bool = False,
     ) -> None:
         super().__init__()
-        _check_network(num_classes, in_channels, residual, zero_init_residual, norm_layer)
-        check(depth=depth, width=width, shortcut=shortcut, preact=preact)
-        # how it was built, for rebuild (another norm_layer; fine-tuning freezes batch norm)
-        self.spec = dict(depth=depth, in_channels=in_channels, residual=residual, width=width)
-        self.spec.update(shortcut=shortcut, preact=preact)
-        if preact and zero_init_residual:
-            raise ValueError(
-                "zero_init_residual zeroes the last batch norm of each branch; a "
-                "pre-activation branch ends with a convolution: use preact=False"
-            )
+        check(
+            depth=depth,
+            num_classes=num_classes,
+            in_channels=in_channels,
+            residual=residual,
+            width=width,
+            shortcut=shortcut,
+            zero_init_residual=zero_init_residual,
+            preact=preact,
+        )
         self.depth, self.preact, self.residual, self.shortcut = depth, preact, residual, shortcut
         n = (depth - 2) // 6
         block = PreActBlock if preact else BasicBlock
@@ -556,18 +548,25 @@ def build_model(
     )
 
 
-def rebuild(model: nn.Module, norm_layer: NormLayer) -> nn.Module:
-    """A copy of ``model`` (a :class:`ResNet` or :class:`CifarResNet`) with another ``norm_layer``.
+def freeze_batch_norm(model: nn.Module) -> nn.Module:
+    """Replace each ``nn.BatchNorm2d`` inside ``model``, in place, by torchvision's
+    ``FrozenBatchNorm2d`` holding the same weight, bias, running statistics and eps; return
+    ``model``.
 
-    The weights and batch-norm statistics are copied over; the copy is on
-    ``model``'s device. ``rebuild(model, FrozenBatchNorm2d)`` freezes the
-    statistics; ``rebuild(model, nn.BatchNorm2d)`` makes them trainable again.
+    A frozen batch norm computes in every mode what batch norm computes in eval mode,
+    ``(x - running_mean) / sqrt(running_var + eps) * weight + bias``, and has nothing to
+    train or update: its four tensors are buffers. Nothing is rebuilt, so no random number
+    is drawn. The same conversion as detectron2's ``FrozenBatchNorm2d.convert_frozen_batchnorm``.
     """
-    if not isinstance(model, (ResNet, CifarResNet)):
-        raise TypeError(
-            f"model must be a ResNet or CifarResNet from resnet_utils.models, "
-            f"got {type(model).__name__}"
-        )
-    copy = type(model)(**model.spec, num_classes=model.fc.out_features, norm_layer=norm_layer)
-    copy.load_state_dict(model.state_dict())
-    return copy.to(model.fc.weight.device).train(model.training)
+    from torchvision.ops.misc import FrozenBatchNorm2d
+
+    check(model=model)
+    for parent in list(model.modules()):
+        for name, bn in list(parent.named_children()):
+            if isinstance(bn, nn.BatchNorm2d):
+                frozen = FrozenBatchNorm2d(bn.num_features, eps=bn.eps).train(bn.training)
+                for key in ("weight", "bias", "running_mean", "running_var"):
+                    if getattr(bn, key) is not None:  # no weight and bias when affine=False
+                        setattr(frozen, key, getattr(bn, key).detach().clone())
+                setattr(parent, name, frozen)
+    return model

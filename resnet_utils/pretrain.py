@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._checks import check, check_as, check_fields, check_int, check_tensor
+from ._checks import check, check_as, check_fields, check_int
 from .runtime import resolve_device, resolve_precision, seed_everything
 from .step import TrainStep
 
@@ -50,9 +50,8 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.5) -> Tensor:
     among the other ``2N - 1`` by cosine similarity divided by
     ``temperature``; the loss is the mean cross-entropy of that choice.
     """
-    check_tensor("z1", z1, ndim=2, floating=True)
-    check(temperature=temperature)
-    if check_tensor("z2", z2, floating=True).shape != z1.shape or len(z1) < 2:
+    check(z1=z1, z2=z2, temperature=temperature)
+    if z2.shape != z1.shape or len(z1) < 2:
         raise ValueError(
             f"z1 and z2 must have the same shape (N, D), with at least 2 images (the other "
             f"images are the negatives), got {tuple(z1.shape)} and {tuple(z2.shape)}"
@@ -70,19 +69,16 @@ def nearest_neighbours(X: Tensor, k: int) -> Tensor:
 
     Similarity is the cosine of the angle between the images' pixels after
     subtracting the mean image (so the dark background that every digit
-    shares does not count). ``X`` is ``(N, ...)``. The search is
+    shares does not count). ``X`` is ``(N, C, H, W)``. The search is
     scikit-learn's ``NearestNeighbors`` (brute force, in memory-bounded
     chunks); the indices are on the CPU. No labels: these are the positives
     of neighbour contrastive learning.
     """
     from sklearn.neighbors import NearestNeighbors
 
-    check_tensor("X", X, floating=True)
-    if X.ndim < 2 or check(k=k) >= len(X):
-        raise ValueError(
-            f"X must be a batch of images (N, ...) and k smaller than N, got X of shape "
-            f"{tuple(X.shape)} and k={k}"
-        )
+    X, k = check(X=X, k=k)
+    if k >= len(X):
+        raise ValueError(f"k must be smaller than the number of images ({len(X)}), got {k}")
     flat = X.detach().reshape(len(X), -1).cpu().double().numpy()
     flat = flat - flat.mean(0)
     # kneighbors() without a query: each image's neighbours among the others, never itself
@@ -181,12 +177,8 @@ class ContrastiveViews:
         return F.conv2d(padded, kernels.to(X.dtype), groups=n * c).reshape(n, c, height, width)
 
     def __call__(self, X: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        if check_tensor("X", X, floating=True).ndim not in (3, 4):
-            raise ValueError(
-                f"X must be one image (C, H, W) or a batch (N, C, H, W), got shape {tuple(X.shape)}"
-            )
-        single = X.ndim == 3
-        batch = X[None] if single else X
+        single = isinstance(X, Tensor) and X.ndim == 3  # one image (C, H, W)
+        batch = check(X=X[None] if single else X)  # (N, C, H, W)
         n = len(batch)
         theta = self.affine(n, generator).to(batch.device, batch.dtype)
         grid = F.affine_grid(theta, [n, batch.shape[1], self.size, self.size], align_corners=False)

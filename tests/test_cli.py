@@ -73,6 +73,18 @@ def test_the_envelope_carries_command_config_and_versions(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
 
 
+def test_the_envelope_writes_config_and_versions_once_the_commands(tmp_path):
+    # transfer_experiment and benchmark return their own config and versions: the command's win
+    path = tmp_path / "out.json"
+    result = {"config": {"seed": 7}, "versions": {"torch": "0.0"}, "command": "x", "acc": 0.5}
+    cli.write_json(path, "bench", {"seed": 0}, result)
+    data = json.loads(path.read_text())
+    assert sorted(data) == ["acc", "command", "config", "versions"]
+    assert data["command"] == "python -m resnet_utils.bench" and data["config"] == {"seed": 0}
+    assert data["versions"]["torch"] != "0.0"
+    assert result["config"] == {"seed": 7}  # the caller's result is left as it was
+
+
 def test_a_rule_message_names_the_flag_that_set_the_field(capsys):
     p = cli.parser("demo", "a demo")
     p.add_argument("--batch-size", type=int)

@@ -186,6 +186,10 @@ def test_build_model_builds_the_named_network(arch, reference):
         (lambda: build_model("vgg16"), ValueError, "arch"),
         (lambda: build_model(18), TypeError, "arch"),
         (lambda: count_parameters("model"), TypeError, "model"),
+        (lambda: models.freeze_batch_norm("model"), TypeError, "model"),
+        (lambda: models.ResNet(BasicBlock, [2, 2, 2]), ValueError, "layers"),
+        (lambda: models.ResNet(BasicBlock, [2, 2, 0, 2]), ValueError, "layers"),
+        (lambda: models.resnet18(norm_layer=None, zero_init_residual=True), ValueError, "zero"),
     ],
 )
 def test_bad_arguments(bad, exc, word):
@@ -234,25 +238,49 @@ def test_check_arch_validates_by_name_without_building(monkeypatch):
         models.check_arch(20)
 
 
-@pytest.mark.parametrize("arch", ["resnet14", "plain8", "resnet18"])
-def test_rebuild_with_frozen_batch_norm_computes_the_same_function(arch):
-    from torchvision.ops import FrozenBatchNorm2d
+def _trained_batch_norm(model, x):
+    """``model`` in eval mode, its batch norms with random affine parameters, eps 0.1 (not the
+    default, so that a copy that loses it computes another function) and running statistics
+    from a training-mode pass over ``x``."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight)
+            nn.init.normal_(m.bias)
+            m.eps = 0.1
+    model.train()
+    with torch.no_grad():
+        model(x)
+    return model.eval()
 
-    from resnet_utils.models import build_model, rebuild
+
+@pytest.mark.parametrize("arch", ["resnet14", "plain8", "resnet18"])
+def test_freeze_batch_norm_keeps_the_function_and_stops_the_statistics(arch):
+    from torchvision.ops.misc import FrozenBatchNorm2d
 
     torch.manual_seed(0)
-    model = build_model(arch, in_channels=1)
-    model.train()
-    model(torch.randn(8, 1, 32, 32))  # non-trivial running statistics
-    model.eval()
+    model = _trained_batch_norm(build_model(arch, in_channels=1), torch.randn(8, 1, 32, 32))
     x = torch.randn(2, 1, 32, 32)
-    frozen = rebuild(model, FrozenBatchNorm2d)
-    assert not frozen.training and not any(isinstance(m, nn.BatchNorm2d) for m in frozen.modules())
-    torch.testing.assert_close(frozen(x), model(x))
-    back = rebuild(frozen, nn.BatchNorm2d).eval()
-    torch.testing.assert_close(back(x), model(x))
-    with pytest.raises(TypeError, match="ResNet"):
-        rebuild(nn.Linear(2, 2), FrozenBatchNorm2d)
+    expected = model(x)
+    batch_norms = [n for n, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
+    kept = [n for n, _ in model.named_parameters() if n.rsplit(".", 1)[0] not in batch_norms]
+    state = {k: v.clone() for k, v in model.state_dict().items() if "num_batches" not in k}
+    rng = torch.get_rng_state()
+    assert models.freeze_batch_norm(model) is model  # in place
+    assert torch.equal(torch.get_rng_state(), rng)  # nothing rebuilt: no random number drawn
+    frozen = [n for n, m in model.named_modules() if isinstance(m, FrozenBatchNorm2d)]
+    assert frozen == batch_norms
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert all(model.get_submodule(n).eps == 0.1 for n in frozen)
+    # the same tensors under the same names; those of batch norm are now buffers, not parameters
+    assert [n for n, _ in model.named_parameters()] == kept
+    assert model.state_dict().keys() == state.keys()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+    assert not model.training and not any(m.training for m in model.modules())
+    torch.testing.assert_close(model(x), expected)  # the same function in eval mode ...
+    model.train()
+    torch.testing.assert_close(model(x), expected)  # ... and in training mode, where
+    model(torch.randn(8, 1, 32, 32) * 5 + 3)  # no batch moves the statistics any more
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
 
 
 # --- the pre-activation network (He et al. 2016b) and networks without batch norm ---------------
@@ -382,22 +410,24 @@ def test_convolutions_start_from_he_initialisation():
             )
 
 
-def test_preact_arguments_are_checked_and_rebuild_keeps_them():
-    from torchvision.ops import FrozenBatchNorm2d
+def test_preact_arguments_are_checked_and_freeze_batch_norm_keeps_the_function():
+    from torchvision.ops.misc import FrozenBatchNorm2d
 
     with pytest.raises(TypeError, match="preact"):
         cifar_resnet(20, preact="yes")
     with pytest.raises(ValueError, match="zero_init_residual"):
         cifar_resnet(20, preact=True, zero_init_residual=True)
     torch.manual_seed(0)
-    model = cifar_resnet(14, in_channels=1, width=4, preact=True)
-    model.train()
-    model(torch.randn(8, 1, 8, 8))
-    model.eval()
-    frozen = models.rebuild(model, FrozenBatchNorm2d)
-    assert frozen.preact
+    model = _trained_batch_norm(
+        cifar_resnet(14, in_channels=1, width=4, preact=True), torch.randn(8, 1, 8, 8)
+    )
     x = torch.randn(2, 1, 8, 8)
-    torch.testing.assert_close(frozen(x), model(x))
+    expected = model(x)
+    frozen = models.freeze_batch_norm(model)
+    assert frozen.preact and isinstance(frozen.bn_final, FrozenBatchNorm2d)
+    assert isinstance(frozen.layer2[0].bn1, FrozenBatchNorm2d)  # the block's input BN
+    torch.testing.assert_close(frozen(x), expected)
+    torch.testing.assert_close(frozen.train()(x), expected)
 
 
 def test_plot_architecture_draws_the_preact_network():

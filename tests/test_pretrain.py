@@ -199,7 +199,11 @@ def test_nearest_neighbours_find_the_shifted_copy():
 
 @pytest.mark.parametrize(
     "args,word",
-    [((torch.rand(5, 4), 5), "k"), ((torch.rand(5, 4), 0), "k"), ((torch.rand(5), 1), "X")],
+    [
+        ((torch.rand(5, 1, 2, 2), 5), "k"),
+        ((torch.rand(5, 1, 2, 2), 0), "k"),
+        ((torch.rand(5, 4), 1), "X"),  # images (N, C, H, W), as everywhere X is taken
+    ],
 )
 def test_nearest_neighbours_bad_input(args, word):
     with pytest.raises(ValueError, match=word):

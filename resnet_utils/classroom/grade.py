@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import cli
+from .._checks import check
 from ..checkpoint import atomic_write_bytes
 from . import markers
 
@@ -611,10 +612,14 @@ def _memory(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv [...]``."""
-    # cli.parser's flags but --json: the gradebook and the feedback files are the results
-    p = cli._Parser(
-        prog="python -m resnet_utils.classroom.grade",
-        description="Grade a class's notebooks: one folder per student in SUBMISSIONS.",
+    p = cli.parser(  # no --json: the gradebook and the feedback files are the results
+        "classroom.grade",
+        "Grade a class's notebooks: one folder per student in SUBMISSIONS.",
+        precision=False,
+        seed=False,
+        device="cpu hides the GPUs from the kernels; auto (default) leaves them visible",
+        devices=("auto", "cpu"),
+        json=False,
     )
     p.add_argument("submissions", metavar="SUBMISSIONS", help="one folder per student")
     p.add_argument("--csv", required=True, metavar="PATH", help="the gradebook to write")
@@ -625,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--timeout",
-        type=cli.positive(int),
+        type=int,
         default=DEFAULT_TIMEOUT,
         help=f"seconds for each notebook, its checks included (default {DEFAULT_TIMEOUT})",
     )
@@ -637,20 +642,14 @@ def main(argv: list[str] | None = None) -> int:
         f"{DEFAULT_MEMORY_MB}; use 0 with CUDA)",
     )
     p.add_argument(
-        "--device",
-        choices=("auto", "cpu"),
-        default="auto",
-        help="cpu hides the GPUs from the kernels; auto (default) leaves them visible",
-    )
-    p.add_argument(
         "--source",
         default="notebooks",
         metavar="DIR",
         help="the book's notebooks, with solutions and checks (default notebooks)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
 
     def body(args) -> int:
+        check(timeout=args.timeout)
         try:
             import ipykernel  # noqa: F401 - the kernels run it
         except ImportError:

@@ -91,15 +91,18 @@ def parser(
     seed: bool = True,
     save: str | None = None,
     device: str = "auto (CUDA if available), cpu, cuda, cuda:N, mps",
+    devices: tuple[str, ...] | None = None,
+    json: bool = True,
 ) -> argparse.ArgumentParser:
     """A parser for ``python -m resnet_utils.COMMAND`` with the shared flags already added.
 
-    Every command gets ``--device``, ``--quiet`` and ``--json``; ``--seed``,
+    Every command gets ``--device`` and ``--quiet``; ``--json``, ``--seed``,
     ``--precision``/``--channels-last`` and ``--save`` when they apply
-    (``save`` and ``device`` are the help texts of ``--save`` and ``--device``).
+    (``save`` and ``device`` are the help texts of ``--save`` and ``--device``,
+    ``devices`` the choices of ``--device`` where only some make sense).
     """
     p = _Parser(prog=f"python -m resnet_utils.{command}", description=description)
-    p.add_argument("--device", default="auto", help=device)
+    p.add_argument("--device", default="auto", choices=devices, help=device)
     if seed:
         p.add_argument("--seed", type=int, default=0, help="seeds every random choice (default 0)")
     if precision:
@@ -112,7 +115,8 @@ def parser(
         )
         p.add_argument("--channels-last", action="store_true", help="NHWC memory format")
     p.add_argument("--quiet", action="store_true", help="no progress output")
-    p.add_argument("--json", metavar="PATH", help="write the result here as JSON (atomically)")
+    if json:
+        p.add_argument("--json", metavar="PATH", help="write the result here as JSON (atomically)")
     if save:
         p.add_argument("--save", metavar="PATH", help=save)
     return p
@@ -131,13 +135,19 @@ def _jsonable(config: Any) -> Any:
 
 
 def envelope(command: str, config: Any, result: dict[str, Any]) -> dict[str, Any]:
-    """The JSON every command writes: ``command``, ``config``, ``versions``, then its results."""
-    return {
+    """The JSON every command writes: ``command``, ``config``, ``versions``, then its results.
+
+    A result that carries its own ``config`` or ``versions`` (as
+    :func:`~resnet_utils.finetune.transfer_experiment` and
+    :func:`~resnet_utils.bench.benchmark` return them) gives way to the envelope's: each is
+    written once, the command's.
+    """
+    head = {
         "command": f"python -m resnet_utils.{command}",
         "config": _jsonable(config),
         "versions": versions(),
-        **result,
     }
+    return {**head, **{k: v for k, v in result.items() if k not in head}}
 
 
 def write_json(path: str | Path | None, command: str, config: Any, result: dict[str, Any]) -> None:

@@ -56,8 +56,6 @@ def _run(args) -> int:
     )
     report = benchmark(config, progress=not args.quiet)
     print(format_table(report))
-    report.pop("config")
-    report.pop("versions")
     cli.write_json(args.json, "bench", config, report)
     return 0
 

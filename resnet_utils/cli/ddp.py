@@ -73,7 +73,6 @@ def _run(args) -> int:
     if result["distributed"] and int(os.environ["RANK"]) != 0:
         return 0
     cli.save_weights(args.save, result.pop("state_dict"))
-    result.pop("config")
     if not args.quiet:
         how = (
             f"{result['world_size']} ranks ({result['backend']})"

@@ -87,8 +87,6 @@ def _run(args) -> int:
             f"{k:>3} labels/class: scratch {c['scratch'][i]:.3f}  "
             f"linear probe {c['linear_probe'][i]:.3f}  fine-tune {c['finetune'][i]:.3f}"
         )
-    result.pop("config")
-    result.pop("versions")
     cli.write_json(args.json, "finetune", config, result)
     return 0
 
