@@ -13,6 +13,7 @@ evaluation inside ``fit``) trust their callers and check nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -38,7 +39,7 @@ def _show(value: Any) -> str:
             f"{tuple(value.shape)}"
         )
     text = repr(value)
-    return text if len(text) <= 80 else f"a {type(value).__name__}"
+    return text if len(text) <= 80 and " at 0x" not in text else f"a {type(value).__name__}"
 
 
 class Rule:
@@ -157,16 +158,16 @@ def check_tensor(
     return _tensor(ndim, floating)(name, value)
 
 
-def _depth(name: str, value: Any) -> int:
-    from .models import check_depth  # the CIFAR family's 6n+2, where the family is
+@functools.cache
+def _arch() -> Rule:
+    """The names :func:`resnet_utils.models.build_model` builds (imported when first used)."""
+    from .models import ARCHITECTURES, buildable
 
-    return check_depth(value, name)
-
-
-def _arch(name: str, value: Any) -> str:
-    from .models import check_arch  # the registry knows which names build
-
-    return check_arch(value, name)
+    what = (
+        f"one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' with depth "
+        "D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56')"
+    )
+    return Rule(what, str, buildable)
 
 
 def _lazy(module: str, cls: str, source: str) -> Rule:
@@ -199,6 +200,7 @@ _classifier = Rule(
 )
 
 
+_STATE = Rule("a dict (a state dict, or a dict of them)", dict)
 _PATH = Rule("a path (str or pathlib.Path)", (str, os.PathLike))
 _LOADER = Rule("a torch.utils.data.DataLoader", DataLoader)
 
@@ -256,7 +258,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "eval_batch_size": _optional(_int(1)),
     # networks
     "model": Rule("a torch.nn.Module", torch.nn.Module),
-    "arch": _arch,
+    "arch": lambda name, value: _arch()(name, value),
     "width": _int(1),
     "layers": _layers,
     "num_classes": _int(1),
@@ -264,7 +266,12 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "out_channels": _int(1),
     "stride": _int_or_pair(1),
     "classifier": _classifier,
-    "depth": _depth,
+    "depth": Rule(  # He et al.'s CIFAR family: n blocks of two layers in three stages, + 2
+        "6n+2 (8, 14, 20, 32, 44, 56, 110, ...)",
+        numbers.Integral,
+        lambda d: d >= 8 and (d - 2) % 6 == 0,
+        int,
+    ),
     "residual": _BOOL,
     "preact": _BOOL,
     "zero_init_residual": _BOOL,
@@ -304,6 +311,9 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "metric": _CALLABLE,
     "num_samples": _int(1),
     "timeout": _int(1),  # seconds
+    "memory_mb": Rule(
+        "0 (no limit) or at least 256", numbers.Integral, lambda v: v == 0 or v >= 256
+    ),
     # comparisons over seeds (findings)
     "per_seed": _each(_number(), what="a non-empty list of numbers, one per seed"),
     "names": _each(Rule("a non-empty str", str, len), 2, 2, "two non-empty strings"),
@@ -317,7 +327,9 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "inner": _int(1),
     "peak_size": _int(16),
     "n": _int(16),
-    "models": _each(lambda name, value: value),  # the benchmark's names, each by the arch rule
+    "models": _each(  # the benchmark's: the registry's names and torchvision's, for parity
+        lambda name, value: value if value == "torchvision_resnet18" else _arch()(name, value)
+    ),
     "networks": _each(
         Rule("a torch.nn.Module", torch.nn.Module), what="a non-empty list of torch.nn.Module"
     ),
@@ -333,7 +345,9 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "callback": _optional(_CALLABLE),
     "build": _CALLABLE,  # seed -> (model, train_loader, val_loader)
     "loader": _LOADER,
-    "train_loader": _LOADER,
+    "train_loader": Rule(
+        "a torch.utils.data.DataLoader with at least one batch", DataLoader, lambda v: len(v) > 0
+    ),
     "val_loader": _optional(_LOADER),
     "loss_fn": _CALLABLE,
     "min_lr": _number(0, open_low=True),
@@ -357,6 +371,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "alphas": _each(_number(), what="a non-empty list of step sizes (numbers)"),
     "fn": _CALLABLE,
     "path": _PATH,
+    "state": _STATE,
 }
 
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._checks import check, check_as, check_fields
+from ._checks import check, check_fields
 from .runtime import (
     autocast,
     bf16_supported,
@@ -106,9 +106,6 @@ class BenchConfig:
     def __post_init__(self) -> None:
         check_fields(self)  # each field by its rule in resnet_utils._checks.RULES
         self.models, self.modes = tuple(self.models), tuple(self.modes)
-        for i, m in enumerate(self.models):  # the registry's names, and torchvision's
-            if m != "torchvision_resnet18":
-                check_as("arch", f"models[{i}]", m)
 
     def input_shape(self, model: str) -> tuple[int, int, int, int]:
         channels, size, batch = INPUTS["imagenet" if _is_imagenet(model) else "cifar"]

@@ -73,9 +73,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Save ``state`` (tensors, numbers, strings, lists, dicts) to ``path`` atomically."""
-    path = Path(check(path=path))
-    if not isinstance(state, dict):
-        raise TypeError(f"state must be a dict, got {type(state).__name__}")
+    path = Path(check(path=path, state=state)[0])
     _atomic_write(path, lambda f: torch.save(state, f))
 
 

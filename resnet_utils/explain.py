@@ -73,13 +73,8 @@ def trace_shapes(
     without gradients and restores the model's mode.
     """
     check(model=model, x=x)
-    modules = dict(model.named_modules())
     names = names if names is not None else [n for n, _ in model.named_children()]
-    unknown = [n for n in names if n not in modules]
-    if unknown:
-        raise ValueError(
-            f"names {unknown} are not modules of the model; known: {list(modules)[:12]}..."
-        )
+    modules = {n: _resolve_layer(model, n) for n in names}
     trace: list[tuple[str, tuple[int, ...]]] = []
     hooks = [
         modules[n].register_forward_hook(

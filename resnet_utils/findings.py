@@ -188,7 +188,6 @@ class Findings:
 
     def check(self, condition: Any, message: str) -> bool:
         """Assert ``condition`` at the book's settings; elsewhere return it."""
-        check(message=message)
         if not condition and self.at_book_settings:
             raise AssertionError(message)
         return bool(condition)

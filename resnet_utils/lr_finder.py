@@ -45,12 +45,8 @@ def lr_range_test(
     *_, min_lr, max_lr, num_steps = check(
         model=model, train_loader=train_loader, min_lr=min_lr, max_lr=max_lr, num_steps=num_steps
     )
-    if len(train_loader) == 0 or max_lr <= min_lr:
-        raise ValueError(
-            f"max_lr must be > min_lr, got {max_lr} and {min_lr}"
-            if len(train_loader)
-            else "train_loader yields no batches: the training set is empty"
-        )
+    if max_lr <= min_lr:
+        raise ValueError(f"max_lr must be > min_lr, got {max_lr} and {min_lr}")
     device = resolve_device(device)
     seed_everything(seed)
     saved = copy.deepcopy(model.state_dict())

@@ -33,10 +33,7 @@ __all__ = [
 def _as_numpy(name: str, values) -> np.ndarray:
     if isinstance(values, torch.Tensor):
         return values.detach().cpu().numpy()
-    try:
-        return np.asarray(values)
-    except Exception as err:  # pragma: no cover - unusual objects
-        raise TypeError(f"{name} must be array-like, got {type(values).__name__}") from err
+    return np.asarray(values)
 
 
 def accuracy(y_true, y_pred) -> float:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from ._checks import check, check_int
+from ._checks import check
 
 __all__ = [
     "conv3x3",
@@ -53,8 +53,7 @@ __all__ = [
     "count_parameters",
     "build_model",
     "ARCHITECTURES",
-    "check_arch",
-    "check_depth",
+    "buildable",
     "freeze_batch_norm",
     "NormLayer",
 ]
@@ -489,13 +488,6 @@ def _is_cifar_depth(depth: int) -> bool:
     return depth >= 8 and (depth - 2) % 6 == 0
 
 
-def check_depth(depth: Any, name: str = "depth") -> int:
-    """Return ``depth`` if the CIFAR family has a network that deep, else raise."""
-    if not _is_cifar_depth(check_int(name, depth, min_value=8)):
-        raise ValueError(f"{name} must be 6n+2 (8, 14, 20, 32, 44, 56, 110, ...), got {depth}")
-    return depth
-
-
 def _cifar_depth(arch: str) -> int | None:
     match = _CIFAR_NAME.fullmatch(arch)
     if match is None or arch in ARCHITECTURES or not _is_cifar_depth(int(match.group(2))):
@@ -503,21 +495,9 @@ def _cifar_depth(arch: str) -> int | None:
     return int(match.group(2))
 
 
-def check_arch(arch: Any, name: str = "arch") -> str:
-    """Return ``arch`` if it names a model :func:`build_model` can build, else raise.
-
-    Checked by name, without building anything (the rule of ``arch`` in ``_checks``).
-    """
-    if not isinstance(arch, str):
-        raise TypeError(
-            f"{name} must be a str such as 'resnet20' or 'resnet18', got {type(arch).__name__}"
-        )
-    if arch not in ARCHITECTURES and _cifar_depth(arch) is None:
-        raise ValueError(
-            f"{name} must be one of {', '.join(map(repr, ARCHITECTURES))}, or 'resnetD'/'plainD' "
-            f"with depth D = 6n+2 >= 8 (e.g. 'resnet20', 'plain56'); got {arch!r}"
-        )
-    return arch
+def buildable(arch: str) -> bool:
+    """Whether :func:`build_model` builds ``arch``, decided by name (the rule of ``arch``)."""
+    return arch in ARCHITECTURES or _cifar_depth(arch) is not None
 
 
 def build_model(

@@ -312,8 +312,6 @@ def check_fit_args(
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     check(model=model, train_loader=train_loader, val_loader=val_loader, callback=callback)
-    if len(train_loader) == 0:
-        raise ValueError("train_loader yields no batches: the training set is empty")
     if config.patience is not None and val_loader is None:
         raise ValueError("config.patience (early stopping) needs a val_loader to watch")
     return config

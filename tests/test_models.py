@@ -221,21 +221,22 @@ def test_norm_layer_none_removes_batch_norm_and_frozen_batch_norm_freezes_it():
         cifar_resnet(8, norm_layer=None, zero_init_residual=True)
 
 
-def test_check_arch_validates_by_name_without_building(monkeypatch):
+def test_the_arch_rule_validates_by_name_without_building(monkeypatch):
     import resnet_utils.models as models
+    from resnet_utils._checks import check
 
     def no_building(*args, **kwargs):
-        raise AssertionError("check_arch built a model")
+        raise AssertionError("the arch rule built a model")
 
     monkeypatch.setattr(models, "cifar_resnet", no_building)
     monkeypatch.setitem(models.ARCHITECTURES, "resnet50", no_building)
     for name in ("resnet20", "plain56", "resnet110", "resnet50"):
-        assert models.check_arch(name) == name
+        assert check(arch=name) == name and models.buildable(name)
     for name in ("resnet21", "resnet2", "plain", "vgg16", "resnet20x", "Resnet20"):
-        with pytest.raises(ValueError, match="arch"):
-            models.check_arch(name)
+        with pytest.raises(ValueError, match=f"arch must be one of .*got '{name}'"):
+            check(arch=name)
     with pytest.raises(TypeError, match="arch"):
-        models.check_arch(20)
+        check(arch=20)
 
 
 def _trained_batch_norm(model, x):

@@ -24,7 +24,6 @@ files are sorted, without timestamps, and written atomically at the end.
 
 from __future__ import annotations
 
-import argparse
 import ast
 import csv
 import io
@@ -603,13 +602,6 @@ def csv_text(rows: list[Row]) -> str:
     return out.getvalue()
 
 
-def _memory(text: str) -> int:
-    value = int(text) if text.isdigit() else -1
-    if not (value == 0 or value >= 256):
-        raise argparse.ArgumentTypeError(f"expected 0 (no limit) or at least 256 MB, got {text!r}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     """``python -m resnet_utils.classroom.grade SUBMISSIONS --csv grades.csv [...]``."""
     p = cli.parser(  # no --json: the gradebook and the feedback files are the results
@@ -636,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--memory-mb",
-        type=_memory,
+        type=int,
         default=DEFAULT_MEMORY_MB,
         help=f"address-space limit of each kernel in MB, 0 for none (default "
         f"{DEFAULT_MEMORY_MB}; use 0 with CUDA)",
@@ -649,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     def body(args) -> int:
-        check(timeout=args.timeout)
+        check(timeout=args.timeout, memory_mb=args.memory_mb)
         try:
             import ipykernel  # noqa: F401 - the kernels run it
         except ImportError:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from .. import cli
-from .._checks import check
 from ..checkpoint import CHECKPOINT_NAME, load_checkpoint
 from ..recipes import RECIPES, Recipe, train_recipe
 from ..runtime import resolve_device
@@ -48,11 +47,8 @@ def _given(value: Any, default: Any) -> Any:
 
 
 def _recipe_from_args(args) -> Recipe:
-    from ..models import check_arch
-
     base = RECIPES[args.dataset]
     resolve_device(args.device)
-    check(num_workers=args.num_workers)  # the rest when the config and the recipe are built
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint DIR (the folder holding last.pt)")
     if args.resume:
@@ -70,7 +66,7 @@ def _recipe_from_args(args) -> Recipe:
     )
     return replace(
         base,
-        arch=check_arch(_given(args.arch, base.arch)),
+        arch=_given(args.arch, base.arch),  # checked with the rest when the model is built
         width=_given(args.width, base.width),
         batch_size=_given(args.batch_size, base.batch_size),
         config=config,
