@@ -126,11 +126,6 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     pieces = world if distributed else shards
-    if config.global_batch_size % pieces:
-        raise ValueError(
-            f"global_batch_size ({config.global_batch_size}) must be divisible by "
-            f"the number of ranks/shards ({pieces})"
-        )
     device = resolve_device(config.device)
     if distributed and device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
@@ -139,10 +134,10 @@ def train(config: DDPConfig, shards: int = 1) -> dict[str, Any]:
     # no augmentation: every rank and the reference see the same pixels
     dataset = TensorDataset(*_normalized(splits.train))
     X_test, y_test = _normalized(splits.test)
-    if config.global_batch_size > len(dataset):
+    if config.global_batch_size % pieces or config.global_batch_size > len(dataset):
         raise ValueError(
-            f"global_batch_size ({config.global_batch_size}) exceeds the "
-            f"{len(dataset)} training images"
+            f"global_batch_size must be divisible by the number of ranks/shards ({pieces}) "
+            f"and at most the {len(dataset)} training images, got {config.global_batch_size}"
         )
     local = config.global_batch_size // pieces
     mine = [rank] if distributed else range(shards)  # the shards this process reads

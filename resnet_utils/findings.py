@@ -164,9 +164,6 @@ class Findings:
     """
 
     def __init__(self, **settings: tuple[Any, Any]) -> None:
-        for name, pair in settings.items():
-            if not isinstance(pair, tuple) or len(pair) != 2:
-                raise TypeError(f"{name} must be a pair (value now, book's value), got {pair!r}")
         self.changed = {k: v for k, v in settings.items() if v[0] != v[1]}
 
     @property

@@ -26,8 +26,6 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]):
     """
     from IPython.display import Markdown
 
-    if isinstance(header, str) or not isinstance(header, Sequence) or not header:
-        raise TypeError(f"header must be a non-empty sequence of column names, got {header!r}")
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     for i, row in enumerate(rows):
         row = list(row)

@@ -217,7 +217,7 @@ def sample_augment_params(
     return out
 
 
-def augment(image: torch.Tensor, params: dict) -> torch.Tensor:
+def augment(image: torch.Tensor, params: dict) -> torch.Tensor:  # image checked by its explorer
     """One augmentation of ``image`` (C, H, W) in [0, 1] with given parameters.
 
     The steps of :attr:`AugmentExplorer.transform`, with its random draws
@@ -229,7 +229,6 @@ def augment(image: torch.Tensor, params: dict) -> torch.Tensor:
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms.v2 import functional as TF
 
-    check_tensor("image", image, ndim=3, floating=True)
     h, w = image.shape[-2:]
     x = image
     if params["padding"]:

@@ -89,7 +89,7 @@ def test_reference_cli_writes_json(tmp_path, capsys):
     "argv, word",
     [
         (["--global-batch-size", "63", "--shards", "2"], "divisible"),
-        (["--global-batch-size", "1000"], "exceeds"),
+        (["--global-batch-size", "1000"], "at most the 898 training images"),
         (["--arch", "resnet21"], "arch"),
         (["--device", "tpu"], "device"),
     ],

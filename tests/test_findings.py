@@ -88,11 +88,6 @@ def test_findings_show_displays_only_when_changed(monkeypatch):
     assert len(shown) == 1 and "lr = 0.2 (the book: 0.1)" in shown[0].data
 
 
-def test_findings_errors():
-    with pytest.raises(TypeError, match="num_epochs must be a pair"):
-        Findings(num_epochs=10)
-
-
 def test_sentence_in_chinese_and_bad_lang():
     c = compare_seeds([0.95, 0.96, 0.97], [0.90, 0.91, 0.94], names=("res", "plain"))
     zh = c.sentence("准确率", lang="zh", names=("残差网络", "普通网络"))

@@ -244,6 +244,7 @@ def test_conv_twin_carries_the_current_state(image):
     assert data["kernels"]["box_blur"] == classic_kernels()["box_blur"].flatten().tolist()
     assert (_decode(data["image"], "float32").reshape(20, 16) == image.numpy()).all()
     assert code.startswith(script()) and "mountAll()" in code
+    assert "</script" not in script().lower()  # it is inlined in a <script> element
     # offline: the only URL in the twin is SVG's namespace, which is a name, not a request
     urls = set(re.findall(r"https?://[^\s\"')]+", ex.html()))
     assert urls <= {"http://www.w3.org/2000/svg"}
