@@ -25,6 +25,9 @@ module          concern                                           chapters
 ``pretrain``    contrastive pretraining (NT-Xent, views)          9
 ``finetune``    pretrained weights, freezing, the transfer        9
                 experiment
+``bench``       FLOPs, matmul peak, the throughput benchmark      1, 4, 10
+``ddp``         DistributedDataParallel and its one-process       10
+                reference
 ``runtime``     device, precision, seeding, versions              all
 ==============  ================================================  ==========
 
@@ -34,8 +37,6 @@ Around it:
 module          concern                                           chapters
 ==============  ================================================  ==========
 ``recipes``     the book's recipes, the sweep that chose them     0, 6, 7
-``bench``       FLOPs, matmul peak, throughput benchmark          1, 4, 10
-``ddp``         DistributedDataParallel and its reference         10
 ``plots``       figures: curves, image grids                      all
 ``tables``      Markdown tables of results                        0-7
 ``widgets``     the interactive explorers (extra ``widgets``;     1, 5, 7
