@@ -63,7 +63,9 @@ def module_stats(package: Path = PACKAGE) -> dict[str, dict]:
         for node in ast.walk(tree):
             if _is_validation(node):
                 owner = [name for a, b, name in spans if a <= node.lineno <= b]
-                found.append((node.lineno, owner[-1] if owner else "", lines[node.lineno - 1].strip()))
+                found.append(
+                    (node.lineno, owner[-1] if owner else "", lines[node.lineno - 1].strip())
+                )
         stats[path.relative_to(package).with_suffix("").as_posix()] = {
             "lines": len(lines),
             "validation": sorted(found),
