@@ -504,7 +504,7 @@ def check_outputs_fresh(book: zh_book.Book) -> None:
 
     cache = book.root / "_build" / ".jupyter_cache"
     if not (cache / "global.db").is_file():
-        return  # zh_book.executed_notebook falls back on _build/jupyter_execute, or says why not
+        return  # zh_book.executed_notebook then says why there are no outputs
     if book_cache.recorded_hash(cache) != book_cache.sources_hash(book.root):
         raise ValueError(
             f"the outputs in {cache} are older than resnet_utils/, pyproject.toml or "
