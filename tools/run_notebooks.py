@@ -184,8 +184,9 @@ def run(
     if student:
         try:
             edition, stubbed = student_edition(nb)
-        except ValueError as err:  # a solution cell that is not Python
-            result.student_problems.append(f"student edition: {err}"[:500])
+        except SyntaxError as err:  # a solution cell that is not Python (IPython's magics)
+            problem = f"student edition: source is not valid Python: {err}"
+            result.student_problems.append(problem[:500])
     first_solution = markers.first(nb.cells, markers.SOLUTION)
     # record_timing=False: no timing metadata in the cells, which jupyter-cache's hash would see
     # The kernel talks to this process over local IPC sockets in a private temporary folder,
