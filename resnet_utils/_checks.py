@@ -8,7 +8,9 @@ arguments and :func:`check_fields` to every field of a config dataclass. So
 and the command lines, and a learner's mistake produces a message that names
 the argument, the value received and what was expected, instead of a
 traceback from deep inside torch. Internals (blocks inside a network, the
-evaluation inside ``fit``) trust their callers and check nothing.
+evaluation inside ``fit``) trust their callers and check nothing. :func:`shown` is how
+every message shows a value, also in the errors a function raises itself about
+arguments that relate to each other (a class index and the number of classes).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-__all__ = ["RULES", "PRECISIONS", "SCHEDULES", "check", "check_as", "check_fields"]
+__all__ = ["RULES", "PRECISIONS", "SCHEDULES", "check", "check_as", "check_fields", "shown"]
 
 # The precisions every function and command line accepts. "auto": bf16 where it is fast, else fp32.
 PRECISIONS = ("fp32", "bf16", "fp16", "auto")
@@ -32,7 +34,7 @@ PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 SCHEDULES = ("onecycle", "cosine", "step", "constant")
 
 
-def _show(value: Any) -> str:
+def shown(value: Any) -> str:
     """``value`` as a message shows it: a tensor by its shape and dtype, anything long by type."""
     if isinstance(value, torch.Tensor):
         return f"a {value.ndim}-D {str(value.dtype).removeprefix('torch.')} tensor of shape " + (
@@ -58,7 +60,7 @@ class Rule:
         wrong_type = not isinstance(value, self.kind) or (numeric and isinstance(value, bool))
         if wrong_type or not (self.test is None or self.test(value)):
             error = TypeError if wrong_type else self.error
-            raise error(f"{name} must be {self.what}, got {_show(value)}")
+            raise error(f"{name} must be {self.what}, got {shown(value)}")
         return value if self.cast is None else self.cast(value)
 
 

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._checks import _show, check, check_as
+from ._checks import check, check_as, shown
 from .models import BasicBlock, Bottleneck, PadShortcut, PreActBlock
 from .runtime import eval_mode
 
@@ -147,7 +147,7 @@ def _targets(target: Any, logits: Tensor) -> Tensor:
     if not integers or t.shape != (n,) or (n and (t.min() < 0 or t.max() >= num_classes)):
         raise ValueError(
             f"target must be None, a class index or one class index per image ({n}), "
-            f"each in [0, {num_classes - 1}]; got {_show(target)}"
+            f"each in [0, {num_classes - 1}]; got {shown(target)}"
         )
     return t.long()
 
@@ -239,7 +239,7 @@ def grad_cam(
             A = captured[-1] if captured else "nothing: it was not called in the forward pass"
             if not isinstance(A, Tensor) or A.ndim != 4:  # the last call if it runs twice
                 raise ValueError(
-                    f"layer must output a 4-D (N, K, h, w) feature map, got {_show(A)}: "
+                    f"layer must output a 4-D (N, K, h, w) feature map, got {shown(A)}: "
                     f"choose a convolutional layer or stage"
                 )
             outputs = logits.softmax(1) if score == "softmax" else logits

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ._checks import check, check_as
+from ._checks import check, check_as, shown
 from .train import History
 
 __all__ = [
@@ -35,7 +35,7 @@ def plot_history(history: History | dict, title: str | None = None) -> Figure:
     if not isinstance(history, History) or history.num_epochs == 0:
         raise (ValueError if isinstance(history, History) else TypeError)(
             "history must be a History (returned by fit) or its dict, of at least one epoch; "
-            f"got {history!r:.80}"
+            f"got {shown(history)}"
         )
     epochs = np.arange(1, history.num_epochs + 1)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
