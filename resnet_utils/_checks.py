@@ -227,8 +227,6 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "checkpoint_dir": _PATH,
     "resume": _BOOL,
     "progress": _BOOL,
-    "every_seconds": _number(0),
-    "ncols": _int(1),
     "temperature": _number(0, open_low=True),
     "batch_size": _int(1),
     "global_batch_size": _int(1),
@@ -251,7 +249,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "val_size": Rule(
         "a fraction in [0, 1) or a count >= 0",
         (float, numbers.Integral),
-        lambda v: 0 <= v < 1 if isinstance(v, float) else v >= 0,
+        lambda v: not isinstance(v, bool) and (0 <= v < 1 if isinstance(v, float) else v >= 0),
     ),
     "root": _PATH,
     "splits": lambda name, value: _lazy("data", "DataSplits", "from load_digits or load_cifar10")(
@@ -355,6 +353,9 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "min_lr": _number(0, open_low=True),
     "max_lr": _number(0, open_low=True),
     "num_steps": _int(2),
+    # figures (plots)
+    "every_seconds": _number(0),
+    "ncols": _int(1),
     # looking inside (explain)
     "x": _tensor(),
     "matrix": _tensor(2),

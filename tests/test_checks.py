@@ -32,6 +32,8 @@ from resnet_utils._checks import RULES, check, check_as, check_fields
         ("seeds", [], ValueError, "seeds must be a non-empty list of seeds, got []"),
         ("seeds", "012", TypeError, "seeds must be a non-empty list of seeds"),
         ("loss_fn", 3, TypeError, "loss_fn must be callable, got 3"),
+        ("val_size", True, ValueError, "val_size must be a fraction in [0, 1) or a count >= 0"),
+        ("val_size", 1.0, ValueError, "got 1.0"),
     ],
 )
 def test_a_broken_rule_names_the_argument_what_it_must_be_and_what_came(
